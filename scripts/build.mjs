@@ -1,0 +1,25 @@
+// Bundles the CLI/server and the workspace helper with esbuild; npm packages
+// stay external (better-sqlite3 is native). Declarations for the package's
+// public entry come from tsc.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+
+rmSync('dist', { recursive: true, force: true });
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+};
+await build({
+  ...common,
+  entryPoints: { cli: 'src/cli/bin.ts', workspace: 'src/workspace/index.ts' },
+  outdir: 'dist',
+});
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], {
+  stdio: 'inherit',
+});

@@ -1,0 +1,113 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config/compile.js';
+import { BrokerError } from './errors.js';
+import type { ExchangeContext } from './exchange/context.js';
+import type { ExchangeRequest } from './exchange/request.js';
+import { discoveryRoutes } from './http/discovery.js';
+import { errorResponse, tooLarge } from './http/errors.js';
+import { introspectHandler } from './http/introspect.js';
+import { revokeHandler } from './http/revoke.js';
+import { tokenHandler } from './http/token.js';
+import { silentLogger, type Logger } from './log.js';
+import type { Store } from './store/types.js';
+import type { KeyRing } from './tokens/keys.js';
+import { Minter, type MintedToken } from './tokens/mint.js';
+
+/** What the runtime entry point (Node or Workers) hands the core. */
+export interface AppOptions {
+  config: Config;
+  store: Store;
+  /** Loaded (`init()`ed) signing keys. */
+  keys: KeyRing;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  logger?: Logger;
+  /** The caller's address as the runtime knows it. */
+  clientAddress?: (c: Context) => string | null;
+}
+
+export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress'>> {
+  clientAddress: AppOptions['clientAddress'];
+  minter: Minter;
+  ciExchange: (req: ExchangeRequest, ctx: ExchangeContext) => Promise<MintedToken>;
+}
+
+const BODY_LIMIT = 64 * 1024;
+
+export function createApp(options: AppOptions): Hono {
+  const clock = options.clock ?? systemClock;
+  const deps: AppDeps = {
+    config: options.config,
+    store: options.store,
+    keys: options.keys,
+    clock,
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    logger: options.logger ?? silentLogger,
+    clientAddress: options.clientAddress,
+    minter: new Minter({
+      store: options.store,
+      keys: options.keys,
+      clock,
+      issuer: options.config.issuer,
+      audience: options.config.tokens.audience,
+    }),
+    ciExchange: async () => {
+      throw new BrokerError(
+        'unknown_issuer',
+        'no CI provider is configured: add one under ci.providers in the broker config',
+      );
+    },
+  };
+
+  const app = new Hono();
+  app.use(requestId());
+  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
+  app.use(accessLog(deps.logger, clock));
+  app.use(
+    bodyLimit({
+      maxSize: BODY_LIMIT,
+      onError: () => {
+        throw tooLarge();
+      },
+    }),
+  );
+
+  app.route('/', discoveryRoutes(deps));
+  const token = tokenHandler(deps);
+  app.post('/token', token);
+  app.post('/oauth/token', token);
+  app.post('/introspect', introspectHandler(deps));
+  app.post('/revoke', revokeHandler(deps));
+
+  app.notFound((c) =>
+    errorResponse(
+      new BrokerError(
+        'not_found',
+        `no such endpoint ${c.req.method} ${c.req.path}: see /.well-known/oauth-authorization-server`,
+      ),
+      c,
+      deps.logger,
+    ),
+  );
+  app.onError((err, c) => errorResponse(err, c, deps.logger));
+  return app;
+}
+
+/** One line per request: method, path, status, time. Never the query or body. */
+function accessLog(logger: Logger, clock: Clock) {
+  return async function log(c: Context, next: () => Promise<void>) {
+    const start = clock.now();
+    await next();
+    logger.info('request', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: clock.now() - start,
+    });
+  };
+}

@@ -1,0 +1,134 @@
+import { systemClock, nowSeconds } from '../clock.js';
+import { parseDuration } from '../config/duration.js';
+import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
+import { openBroker } from '../node/open.js';
+import type { StoredAuditEvent } from '../store/types.js';
+import { rotateKey } from '../tokens/keys.js';
+import { CliError, type CliIO } from './io.js';
+
+async function withBroker<T>(
+  configOpt: string | undefined,
+  io: CliIO,
+  fn: (
+    b: Awaited<ReturnType<typeof openBroker>> & {
+      config: ReturnType<typeof loadConfigFile>['config'];
+    },
+  ) => Promise<T>,
+): Promise<T> {
+  const { config } = loadConfigFile(resolveConfigPath(configOpt, io.cwd, false), io.env);
+  const broker = await openBroker(config, { cwd: io.cwd });
+  try {
+    return await fn({ ...broker, config });
+  } finally {
+    await broker.store.close();
+  }
+}
+
+const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+
+export async function keysCommand(
+  action: string,
+  opts: { config?: string },
+  io: CliIO,
+): Promise<void> {
+  await withBroker(opts.config, io, async ({ store, config }) => {
+    const now = nowSeconds(systemClock);
+    if (action === 'rotate') {
+      const key = await rotateKey(store, config.tokens.algorithm, now);
+      io.stdout(
+        `new signing key ${key.kid} (${key.alg}); the previous key stays in /jwks until the tokens it signed expire\n` +
+          'running servers pick it up within 30s\n',
+      );
+      return;
+    }
+    if (action === 'prune') {
+      const kids = await store.pruneKeys(now);
+      io.stdout(
+        kids.length
+          ? kids.map((k) => `removed ${k}\n`).join('')
+          : 'nothing to prune: every retired key still verifies a live token\n',
+      );
+      return;
+    }
+    const keys = await store.listKeys();
+    for (const k of keys) {
+      const state =
+        k.retiredAt === null
+          ? 'current'
+          : k.lastTokenExpiry !== null && k.lastTokenExpiry > now
+            ? `retired ${iso(k.retiredAt)}, in /jwks until ${iso(k.lastTokenExpiry)}`
+            : `retired ${iso(k.retiredAt)}, prunable`;
+      io.stdout(`${k.kid}  ${k.alg.padEnd(5)}  created ${iso(k.createdAt)}  ${state}\n`);
+    }
+  });
+}
+
+export async function auditCommand(
+  opts: {
+    config?: string;
+    since?: string;
+    subject?: string;
+    outcome?: 'success' | 'denied';
+    json?: boolean;
+  },
+  io: CliIO,
+): Promise<void> {
+  let since: number | undefined;
+  if (opts.since !== undefined) {
+    const s = parseDuration(opts.since);
+    if (s === undefined)
+      throw new CliError(`--since ${opts.since} is not a duration: use e.g. 90s, 15m, 8h, 1d`, 2);
+    since = nowSeconds(systemClock) - s;
+  }
+  await withBroker(opts.config, io, async ({ store }) => {
+    const events = await store.queryAudit({ since, subject: opts.subject, outcome: opts.outcome });
+    for (const e of events) io.stdout(opts.json ? `${JSON.stringify(e)}\n` : `${formatEvent(e)}\n`);
+    if (!opts.json && events.length === 0) io.stderr('no audit events match\n');
+  });
+}
+
+function formatEvent(e: StoredAuditEvent): string {
+  const parts = [iso(e.time), e.event.padEnd(13), e.outcome.padEnd(7), e.subject ?? '-'];
+  if (e.policy) parts.push(`policy=${e.policy}`);
+  if (e.scopes?.length) parts.push(`scope="${e.scopes.join(' ')}"`);
+  if (e.jti) parts.push(`jti=${e.jti}`);
+  if (e.clientAddress) parts.push(`from=${e.clientAddress}`);
+  if (e.reason) parts.push(`reason="${e.reason}"`);
+  return parts.join('  ');
+}
+
+export async function revokeCommand(
+  opts: { config?: string; jti?: string; subject?: string },
+  io: CliIO,
+): Promise<void> {
+  if (!opts.jti === !opts.subject)
+    throw new CliError('give exactly one of --jti J or --subject S', 2);
+  await withBroker(opts.config, io, async ({ store }) => {
+    const now = nowSeconds(systemClock);
+    const audit = {
+      time: now,
+      event: 'token.revoked',
+      outcome: 'success' as const,
+      source: 'cli',
+      reason: 'revoked by an operator with `tokenbroker revoke`',
+    };
+    const jtis = opts.jti
+      ? await store.revokeToken(opts.jti, now, { ...audit, jti: opts.jti })
+      : await store.revokeSubject(opts.subject!, now, { ...audit, subject: opts.subject! });
+    if (opts.jti && jtis.length === 0) {
+      const t = await store.getToken(opts.jti);
+      if (!t)
+        throw new CliError(`no token with jti ${opts.jti}: check it with \`tokenbroker audit\``);
+      io.stdout(`token ${opts.jti} was already revoked\n`);
+      return;
+    }
+    io.stdout(
+      `revoked ${jtis.length} token${jtis.length === 1 ? '' : 's'}${jtis.length ? `: ${jtis.join(' ')}` : ''}\n`,
+    );
+    if (jtis.length) {
+      io.stdout(
+        'they are inactive in /introspect at once; offline verifiers accept them until they expire\n',
+      );
+    }
+  });
+}

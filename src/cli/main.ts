@@ -1,0 +1,93 @@
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { CliError, type CliIO } from './io.js';
+import { auditCommand, keysCommand, revokeCommand } from './admin.js';
+import { configCheckCommand, serveCommand } from './serve.js';
+
+/**
+ * The `tokenbroker` CLI. Exit codes: 0 ok, 1 refused or invalid, 2 usage.
+ * Every command gets its I/O injected, so tests run it in-process.
+ */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const program = new Command('tokenbroker')
+    .description('Exchange CI OIDC tokens or SSO sessions for scoped, short-lived workspace tokens')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run with --help for usage)');
+  const configOpt = () => new Option('--config <file>', 'config file (default ./tokenbroker.yaml)');
+
+  program
+    .command('serve')
+    .description('run the broker')
+    .addOption(configOpt())
+    .option('--host <host>', 'listen address (default from config)')
+    .option('--port <port>', 'listen port (default from config)', parsePort)
+    .action((opts) => serveCommand(opts, io));
+
+  program
+    .command('config')
+    .description('work with the config file')
+    .command('check')
+    .description('validate the config; print a summary or every error with its path')
+    .addOption(configOpt())
+    .action((opts) => configCheckCommand(opts, io));
+
+  program
+    .command('keys')
+    .description('signing keys: list, rotate, prune')
+    .addArgument(
+      new Argument('<action>', 'list | rotate | prune').choices(['list', 'rotate', 'prune']),
+    )
+    .addOption(configOpt())
+    .action((action, opts) => keysCommand(action, opts, io));
+
+  program
+    .command('audit')
+    .description('read the audit log')
+    .addOption(configOpt())
+    .option('--since <duration>', 'only events newer than this, e.g. 1h or 7d')
+    .option('--subject <subject>', 'only events of this subject')
+    .addOption(
+      new Option('--outcome <outcome>', 'only this outcome').choices(['success', 'denied']),
+    )
+    .option('--json', 'one JSON object per line')
+    .action((opts) => auditCommand(opts, io));
+
+  program
+    .command('revoke')
+    .description('revoke one token, or every token of a subject')
+    .addOption(configOpt())
+    .option('--jti <jti>', 'the token id')
+    .option(
+      '--subject <subject>',
+      'e.g. ci:github:repo:acme/models:ref:refs/heads/main or user:alice@example.com',
+    )
+    .action((opts) => revokeCommand(opts, io));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    }
+    if (e instanceof CliError) {
+      io.stderr(`tokenbroker: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof ConfigError) {
+      io.stderr(`${e.message}\n`);
+      return 1;
+    }
+    io.stderr(`tokenbroker: unexpected error: ${(e as Error)?.message ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidArgumentError('expected a port number (0-65535)');
+  }
+  return n;
+}

@@ -1,0 +1,30 @@
+import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
+import { startServer } from '../node/server.js';
+import type { CliIO } from './io.js';
+import { summarizeConfig } from './summary.js';
+
+export async function serveCommand(
+  opts: { config?: string; host?: string; port?: number },
+  io: CliIO,
+): Promise<void> {
+  const path = resolveConfigPath(opts.config, io.cwd, true);
+  const { config } = loadConfigFile(path, io.env);
+  const server = await startServer(config, { host: opts.host, port: opts.port, cwd: io.cwd });
+  io.stderr(`tokenbroker: serving ${config.issuer} on ${server.url} (config ${path})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      io.stderr('tokenbroker: shutting down\n');
+      void server.close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export async function configCheckCommand(opts: { config?: string }, io: CliIO): Promise<void> {
+  const path = resolveConfigPath(opts.config, io.cwd, false);
+  const { config } = loadConfigFile(path, io.env);
+  io.stdout(summarizeConfig(config, path));
+}

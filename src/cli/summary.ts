@@ -1,0 +1,44 @@
+import type { Config } from '../config/compile.js';
+import { formatDuration } from '../config/duration.js';
+
+/** The human summary `tokenbroker config check` prints. */
+export function summarizeConfig(c: Config, path: string): string {
+  const lines: string[] = [];
+  const ttl = (s: number | undefined) => (s === undefined ? '-' : formatDuration(s));
+  lines.push(`config ${path} is valid`);
+  lines.push('');
+  lines.push(`issuer     ${c.issuer}`);
+  lines.push(`audience   ${c.tokens.audience}`);
+  lines.push(
+    `tokens     ${c.tokens.algorithm}, default ttl ${ttl(c.tokens.defaultTtl)}, max ttl ${ttl(c.tokens.maxTtl)}`,
+  );
+  lines.push(`database   ${c.database}`);
+  lines.push(
+    `rate limit ${c.rateLimit ? `${c.rateLimit.perClient.limit}/${ttl(c.rateLimit.perClient.windowSeconds)} per client, ${c.rateLimit.perSubject.limit}/${ttl(c.rateLimit.perSubject.windowSeconds)} per subject` : 'off'}`,
+  );
+  lines.push(
+    `introspection clients: ${c.resourceServers.map((r) => r.clientId).join(', ') || '(none: /introspect refuses everyone)'}`,
+  );
+  lines.push('');
+  lines.push(`CI providers (${c.ci.providers.length})`);
+  for (const p of c.ci.providers) {
+    lines.push(`  ${p.name} [${p.kind}] ${p.issuer}`);
+    lines.push(`    accepts aud ${p.audiences.join(', ')}${p.strictAudience ? ' (strict)' : ''}`);
+  }
+  lines.push('');
+  lines.push(`CI trust policies (${c.ci.policies.length})`);
+  for (const p of c.ci.policies) {
+    lines.push(`  ${p.name} (provider ${p.provider}, max ttl ${ttl(p.maxTtl ?? c.tokens.maxTtl)})`);
+    for (const cond of p.conditions) lines.push(`    when ${cond.claim} is ${cond.expected}`);
+    lines.push(`    grants ${p.grant.join(' ')}`);
+  }
+  const roles = c.sso?.roles ?? [];
+  lines.push('');
+  lines.push(`SSO roles (${roles.length})${c.sso?.saml ? '' : ' (no SAML IdP configured)'}`);
+  for (const r of roles) {
+    lines.push(`  ${r.name} (max ttl ${ttl(r.maxTtl ?? c.tokens.maxTtl)})`);
+    for (const cond of r.conditions) lines.push(`    when ${cond.claim} is ${cond.expected}`);
+    lines.push(`    grants ${r.grant.join(' ')}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,139 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { rawConfigSchema } from './schema.js';
+import { compileConfig, type Config } from './compile.js';
+
+export interface ConfigIssue {
+  /** e.g. `ci.policies[2].match`; empty for the whole file. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(
+      `${source}: ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n` +
+        issues.map((i) => `  ${i.path || '(file)'}: ${i.message}`).join('\n'),
+    );
+  }
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Replaces `${NAME}` in every string value by the environment variable NAME.
+ * Done on parsed values, not on the file text, so a value from the
+ * environment can never change the structure of the config.
+ */
+function interpolate(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  path: PropertyKey[],
+  issues: ConfigIssue[],
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        issues.push({
+          path: formatPath(path),
+          message: `environment variable ${name} is not set: set it, or write the value in the file`,
+        });
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], issues)]),
+    );
+  }
+  return value;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** Rewords zod's generic messages into what a person editing YAML needs. */
+const errorMap: z.core.$ZodErrorMap = (iss) => {
+  switch (iss.code) {
+    case 'invalid_type':
+      return iss.input === undefined
+        ? `required: expected ${iss.expected}`
+        : `expected ${iss.expected}, got ${describe(iss.input)}`;
+    case 'unrecognized_keys':
+      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.join(', ')}: check the spelling against the config reference in the README`;
+    case 'invalid_value':
+      return `expected one of ${iss.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(iss.input)}`;
+    default:
+      return undefined;
+  }
+};
+
+/**
+ * A union (e.g. `rate_limit: false | {...}`) reports one vague issue holding
+ * every branch's issues. When one branch got past the top level, its issues
+ * are the useful ones: show those, under the union's path.
+ */
+function flatten(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): ConfigIssue[] {
+  return issues.flatMap((i) => {
+    const path = [...prefix, ...i.path];
+    if (i.code === 'invalid_union' && i.errors.length) {
+      const deepest = i.errors
+        .filter((branch) => branch.some((b) => b.path.length > 0 || b.code !== 'invalid_type'))
+        .sort(
+          (a, b) =>
+            Math.max(...b.map((x) => x.path.length)) - Math.max(...a.map((x) => x.path.length)),
+        )[0];
+      if (deepest) return flatten(deepest, path);
+    }
+    return [{ path: formatPath(path), message: i.message }];
+  });
+}
+
+/** Parses config text (YAML, or JSON, which is YAML) into a compiled Config. */
+export function parseConfig(
+  text: string,
+  options: { source?: string; env?: Record<string, string | undefined> } = {},
+): Config {
+  const source = options.source ?? 'config';
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+  } catch (e) {
+    const message = e instanceof YAMLParseError ? e.message.split('\n')[0]! : String(e);
+    throw new ConfigError(source, [{ path: '', message: `not valid YAML or JSON: ${message}` }]);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(source, [
+      { path: '', message: 'expected a mapping with at least issuer and tokens.audience' },
+    ]);
+  }
+  const issues: ConfigIssue[] = [];
+  const interpolated = interpolate(doc, options.env ?? {}, [], issues);
+  if (issues.length) throw new ConfigError(source, issues);
+  const parsed = rawConfigSchema.safeParse(interpolated, { error: errorMap });
+  if (!parsed.success) {
+    throw new ConfigError(source, flatten(parsed.error.issues, []));
+  }
+  return compileConfig(parsed.data);
+}

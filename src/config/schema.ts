@@ -1,0 +1,241 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { regexProblem, type MatcherSpec } from '../policy/match.js';
+import { pinProblem, type ProviderKind } from '../policy/pins.js';
+import { scopeSyntaxProblem } from '../policy/scope.js';
+
+/**
+ * The raw shape of the config file (spec section 2). Objects are strict so a
+ * misspelt key is an error with its path rather than a silently ignored
+ * setting. `compile.ts` turns the result into the typed objects the app uses.
+ */
+
+const duration = z
+  .union([z.string(), z.number()], { message: 'expected a duration such as 90s, 15m, 8h or 1d' })
+  .transform((v, ctx) => {
+    const s = parseDuration(v);
+    if (s === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration such as 90s, 15m, 8h or 1d, got ${JSON.stringify(v)}`,
+      });
+      return z.NEVER;
+    }
+    return s;
+  });
+
+const httpUrl = z.string().refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an http(s) URL without query or fragment, e.g. https://broker.example.com' },
+);
+
+const nonEmpty = z.string().min(1, { message: 'expected a non-empty string' });
+
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, {
+    message:
+      'expected the SHA-256 of the secret as 64 hex characters (e.g. `printf %s "$SECRET" | sha256sum`)',
+  })
+  .transform((s) => s.toLowerCase());
+
+const scopeList = z
+  .array(z.string())
+  .min(1, { message: 'expected at least one scope, e.g. ["read:models/acme/*"]' })
+  .superRefine((scopes, ctx) => {
+    scopes.forEach((s, i) => {
+      const problem = scopeSyntaxProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', path: [i], message: problem });
+    });
+  });
+
+const alternative = z.union([z.string().min(1), z.strictObject({ regex: z.string().min(1) })], {
+  message: 'expected a string, a glob, { regex: "..." } or a list of those',
+});
+const matcher = z.union([alternative, z.array(alternative).min(1)], {
+  message: 'expected a string, a glob, { regex: "..." } or a list of those',
+});
+const matchMap = z
+  .record(z.string(), matcher)
+  .refine((m) => Object.keys(m).length > 0, { message: 'expected at least one claim to match' })
+  .superRefine((m, ctx) => {
+    for (const [claim, spec] of Object.entries(m)) {
+      for (const alt of Array.isArray(spec) ? spec : [spec]) {
+        const problem = typeof alt === 'object' ? regexProblem(alt.regex) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', path: [claim], message: problem });
+      }
+    }
+  });
+
+const provider = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
+    message: 'expected a short lowercase name such as github or gitlab',
+  }),
+  issuer: httpUrl,
+  kind: z.enum(['github', 'gitlab', 'generic']).optional(),
+  audiences: z.array(nonEmpty).min(1, {
+    message: 'expected the accepted `aud` values of CI tokens, e.g. [https://broker.example.com]',
+  }),
+  jwks_uri: httpUrl.optional(),
+  strict_audience: z.boolean().default(false),
+  allow_missing_jti: z.boolean().default(false),
+  allow_pull_request_target: z.boolean().default(false),
+  leeway: duration.default(60),
+});
+
+const policy = z.strictObject({
+  name: nonEmpty,
+  provider: nonEmpty,
+  match: matchMap,
+  grant: scopeList,
+  max_ttl: duration.optional(),
+});
+
+const role = z.strictObject({
+  name: nonEmpty,
+  when: matchMap,
+  grant: scopeList,
+  max_ttl: duration.optional(),
+});
+
+const rate = z.string().transform((v, ctx) => {
+  const m = /^(\d+)\/(.+)$/.exec(v.trim());
+  const window = m ? parseDuration(m[2]!) : undefined;
+  if (!m || !window || Number(m[1]) < 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected requests/window such as 300/1m, got ${JSON.stringify(v)}`,
+    });
+    return z.NEVER;
+  }
+  return { limit: Number(m[1]), windowSeconds: window };
+});
+
+const saml = z.strictObject({
+  entity_id: nonEmpty,
+  idp: z.strictObject({
+    metadata_file: nonEmpty.optional(),
+    metadata_url: httpUrl.optional(),
+    entity_id: nonEmpty.optional(),
+    entry_point: httpUrl.optional(),
+    certs: z.array(nonEmpty).optional(),
+    slo_url: httpUrl.optional(),
+  }),
+  attributes: z
+    .strictObject({
+      email: nonEmpty.optional(),
+      name: nonEmpty.optional(),
+      groups: nonEmpty.optional(),
+    })
+    .default({}),
+  clock_skew: duration.default(120),
+  max_assertion_age: duration.optional(),
+  allow_idp_initiated: z.boolean().default(false),
+  sign_requests: z.boolean().default(false),
+});
+
+export const rawConfigSchema = z
+  .strictObject({
+    issuer: httpUrl,
+    listen: z
+      .strictObject({
+        host: nonEmpty.default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8787),
+      })
+      .default({ host: '127.0.0.1', port: 8787 }),
+    database: nonEmpty.default('./data/tokenbroker.db'),
+    tokens: z.strictObject({
+      audience: nonEmpty,
+      default_ttl: duration.default(900),
+      max_ttl: duration.default(3600),
+      algorithm: z.enum(['ES256', 'EdDSA', 'RS256']).default('ES256'),
+    }),
+    resource_servers: z
+      .array(z.strictObject({ client_id: nonEmpty, client_secret_sha256: sha256Hex }))
+      .default([]),
+    ci: z
+      .strictObject({
+        providers: z.array(provider).default([]),
+        policies: z.array(policy).default([]),
+      })
+      .optional(),
+    sso: z
+      .strictObject({
+        saml: saml.optional(),
+        session_ttl: duration.default(8 * 3600),
+        roles: z.array(role).default([]),
+      })
+      .optional(),
+    rate_limit: z
+      .union([
+        z.literal(false, {
+          message: 'expected false or a mapping with per_client and per_subject',
+        }),
+        z.strictObject({
+          per_client: rate.default({ limit: 300, windowSeconds: 60 }),
+          per_subject: rate.default({ limit: 60, windowSeconds: 60 }),
+        }),
+      ])
+      .optional(),
+    scim: z.strictObject({ token_sha256: sha256Hex }).optional(),
+    audit: z
+      .strictObject({ retention: duration.default(400 * 86400) })
+      .default({ retention: 400 * 86400 }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.tokens.default_ttl > c.tokens.max_ttl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokens', 'default_ttl'],
+        message: 'default_ttl is longer than max_ttl: shorten it or raise tokens.max_ttl',
+      });
+    }
+    const providers = c.ci?.providers ?? [];
+    const seen = new Set<string>();
+    providers.forEach((p, i) => {
+      if (seen.has(p.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ci', 'providers', i, 'name'],
+          message: `duplicate provider name ${p.name}`,
+        });
+      }
+      seen.add(p.name);
+    });
+    c.ci?.policies.forEach((pol, i) => {
+      const p = providers.find((x) => x.name === pol.provider);
+      if (!p) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ci', 'policies', i, 'provider'],
+          message: `unknown provider ${JSON.stringify(pol.provider)}: expected one of ${providers.map((x) => x.name).join(', ') || '(none defined in ci.providers)'}`,
+        });
+        return;
+      }
+      const problem = pinProblem(
+        providerKind(p.issuer, p.kind),
+        p.name,
+        pol.match as Record<string, MatcherSpec>,
+      );
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['ci', 'policies', i, 'match'], message: problem });
+    });
+  });
+
+export type RawConfig = z.infer<typeof rawConfigSchema>;
+
+/** GitHub Enterprise Server and self-managed GitLab set `kind` explicitly. */
+export function providerKind(issuer: string, kind: ProviderKind | undefined): ProviderKind {
+  if (kind) return kind;
+  const host = new URL(issuer).host;
+  if (host === 'token.actions.githubusercontent.com') return 'github';
+  if (host === 'gitlab.com') return 'gitlab';
+  return 'generic';
+}

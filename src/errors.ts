@@ -1,0 +1,74 @@
+/**
+ * The one error type of the broker. Every refusal carries a stable `code` that
+ * callers and tests switch on; `src/http/errors.ts` is the one place that turns
+ * it into an HTTP status and an RFC 6749 error body.
+ *
+ * `message` is the public description: it is shown to the caller, so it must
+ * say what to do next and must never contain a token or policy content.
+ * `detail` is private: it goes to the audit log and the server log only.
+ */
+export const ERROR_CODES = {
+  // Request shape
+  invalid_request: { status: 400, oauth: 'invalid_request' },
+  body_too_large: { status: 413, oauth: 'invalid_request' },
+  unsupported_grant_type: { status: 400, oauth: 'unsupported_grant_type' },
+  unsupported_token_type: { status: 400, oauth: 'unsupported_token_type' },
+  // The presented token (CI token or broker token)
+  token_invalid: { status: 400, oauth: 'invalid_grant' },
+  token_expired: { status: 400, oauth: 'invalid_grant' },
+  token_not_yet_valid: { status: 400, oauth: 'invalid_grant' },
+  token_revoked: { status: 400, oauth: 'invalid_grant' },
+  token_replayed: { status: 400, oauth: 'invalid_grant' },
+  token_too_large: { status: 400, oauth: 'invalid_grant' },
+  unknown_issuer: { status: 400, oauth: 'invalid_grant' },
+  audience_not_accepted: { status: 400, oauth: 'invalid_grant' },
+  no_policy_matched: { status: 400, oauth: 'invalid_grant' },
+  // Scopes and lifetimes
+  invalid_scope: { status: 400, oauth: 'invalid_scope' },
+  invalid_target: { status: 400, oauth: 'invalid_target' },
+  // Callers of /introspect
+  invalid_client: { status: 401, oauth: 'invalid_client' },
+  rate_limited: { status: 429, oauth: 'slow_down' },
+  not_found: { status: 404, oauth: 'invalid_request' },
+  // Ours
+  unavailable: { status: 503, oauth: 'temporarily_unavailable' },
+  internal: { status: 500, oauth: 'server_error' },
+} as const satisfies Record<string, { status: number; oauth: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class BrokerError extends Error {
+  override readonly name = 'BrokerError';
+  readonly code: ErrorCode;
+  /** Private: for the audit row and the log, never for the caller. */
+  readonly detail: Record<string, unknown> | undefined;
+  /** Extra response headers, e.g. Retry-After. */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: {
+      detail?: Record<string, unknown>;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.detail = options.detail;
+    this.headers = options.headers;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  get oauthError(): string {
+    return ERROR_CODES[this.code].oauth;
+  }
+}
+
+export function isBrokerError(e: unknown): e is BrokerError {
+  return e instanceof BrokerError;
+}

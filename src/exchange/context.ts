@@ -1,0 +1,27 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/compile.js';
+import type { Store } from '../store/types.js';
+import type { KeyRing } from '../tokens/keys.js';
+import type { Minter } from '../tokens/mint.js';
+
+/** Who is asking, for the audit row. */
+export interface RequestInfo {
+  clientAddress: string | null;
+  userAgent: string | null;
+}
+
+export interface ExchangeContext {
+  config: Config;
+  store: Store;
+  keys: KeyRing;
+  clock: Clock;
+  minter: Minter;
+  request: RequestInfo;
+  /** What the handler learnt before a refusal, so the denial's audit row can say it. */
+  auditFields: {
+    subject?: string;
+    source?: string;
+    policy?: string;
+    detail?: Record<string, unknown>;
+  };
+}

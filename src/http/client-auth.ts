@@ -1,0 +1,56 @@
+import type { Context } from 'hono';
+import { BrokerError } from '../errors.js';
+import type { ResourceServer } from '../config/compile.js';
+import { constantTimeEqual, sha256Hex } from '../tokens/crypto.js';
+
+const DUMMY = '0'.repeat(64);
+
+function decodeBasic(header: string | undefined): { id: string; secret: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(
+      Uint8Array.from(atob(m[1]!), (ch) => ch.charCodeAt(0)),
+    );
+  } catch {
+    return undefined;
+  }
+  const i = decoded.indexOf(':');
+  if (i < 0) return undefined;
+  // RFC 6749 section 2.3.1: both parts are form-urlencoded before base64.
+  try {
+    const unform = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+    return { id: unform(decoded.slice(0, i)), secret: unform(decoded.slice(i + 1)) };
+  } catch {
+    return { id: decoded.slice(0, i), secret: decoded.slice(i + 1) };
+  }
+}
+
+/**
+ * Authenticates a resource server by HTTP Basic. The secret is hashed and the
+ * digests compared in constant time; an unknown client id costs the same
+ * hash and compare, so timing tells nothing about which ids exist.
+ */
+export async function authenticateResourceServer(
+  c: Context,
+  servers: readonly ResourceServer[],
+): Promise<ResourceServer> {
+  const creds = decodeBasic(c.req.header('authorization'));
+  if (!creds) {
+    throw new BrokerError(
+      'invalid_client',
+      'authenticate with HTTP Basic as a resource_servers entry (client_id and its secret)',
+    );
+  }
+  const server = servers.find((s) => s.clientId === creds.id);
+  const digest = await sha256Hex(creds.secret);
+  const ok = constantTimeEqual(digest, server?.secretSha256 ?? DUMMY);
+  if (!server || !ok) {
+    throw new BrokerError(
+      'invalid_client',
+      'client authentication failed: check the client_id and secret against resource_servers in the broker config',
+    );
+  }
+  return server;
+}

@@ -1,0 +1,50 @@
+import { Hono } from 'hono';
+import type { AppDeps } from '../app.js';
+import { nowSeconds } from '../clock.js';
+import { GRANT_TOKEN_EXCHANGE } from '../exchange/request.js';
+
+/** RFC 8414 metadata, the JWKS, and the health probes. */
+export function discoveryRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+  const { issuer } = deps.config;
+
+  app.get('/.well-known/oauth-authorization-server', (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json({
+      issuer,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+      introspection_endpoint: `${issuer}/introspect`,
+      revocation_endpoint: `${issuer}/revoke`,
+      grant_types_supported: [GRANT_TOKEN_EXCHANGE],
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: ['none'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
+      revocation_endpoint_auth_methods_supported: ['none'],
+    });
+  });
+
+  app.get('/jwks', async (c) => {
+    // Short: a rotation must reach resource servers quickly.
+    c.header('Cache-Control', 'public, max-age=60');
+    c.header('Content-Type', 'application/jwk-set+json');
+    return c.body(JSON.stringify(await deps.keys.jwks(nowSeconds(deps.clock))));
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    const problems: string[] = [];
+    try {
+      await deps.store.ping();
+    } catch {
+      problems.push('database does not answer');
+    }
+    if (!deps.keys.ready) problems.push('no signing key loaded');
+    return problems.length
+      ? c.json({ status: 'unavailable', problems }, 503)
+      : c.json({ status: 'ready' });
+  });
+
+  return app;
+}

@@ -1,0 +1,56 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { BrokerError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+/**
+ * The one place where failures become HTTP responses: a BrokerError becomes
+ * its status and an RFC 6749 body; anything else is a 500 that names the
+ * request id and nothing more (the detail goes to the log).
+ */
+export function errorResponse(err: unknown, c: Context, logger: Logger): Response {
+  const requestId = c.get('requestId') as string | undefined;
+  const e = toBrokerError(err);
+  if (!e) {
+    logger.error('unhandled error', { requestId, path: c.req.path, error: err });
+    return json(c, 500, {
+      error: 'server_error',
+      error_description: `internal error; quote request id ${requestId ?? '(none)'} to the operator`,
+    });
+  }
+  if (e.status >= 500) {
+    logger.error('request failed', { requestId, path: c.req.path, code: e.code, detail: e.detail });
+  }
+  const headers: Record<string, string> = { ...e.headers };
+  if (e.code === 'invalid_client') headers['WWW-Authenticate'] = 'Basic realm="tokenbroker"';
+  return json(c, e.status, { error: e.oauthError, error_description: e.message }, headers);
+}
+
+function toBrokerError(err: unknown): BrokerError | undefined {
+  if (err instanceof BrokerError) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return tooLarge();
+    if (err.status < 500) return new BrokerError('invalid_request', err.message || 'bad request');
+  }
+  return undefined;
+}
+
+export const tooLarge = () =>
+  new BrokerError('body_too_large', 'request body is larger than 64 KiB: send a smaller body');
+
+function json(
+  c: Context,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      Pragma: 'no-cache',
+      ...headers,
+    },
+  });
+}

@@ -1,0 +1,26 @@
+import type { Context } from 'hono';
+import type { AppDeps } from '../app.js';
+import { isBrokerError } from '../errors.js';
+import { verifyOwnToken } from '../tokens/verify.js';
+import { authenticateResourceServer } from './client-auth.js';
+import { readParams, required } from './params.js';
+import { noStore } from './respond.js';
+
+/** POST /introspect (RFC 7662). Any token that is not ours and alive is `{"active": false}`. */
+export function introspectHandler(deps: AppDeps) {
+  return async function introspect(c: Context): Promise<Response> {
+    await authenticateResourceServer(c, deps.config.resourceServers);
+    const token = required(await readParams(c), 'token');
+    try {
+      const { payload } = await verifyOwnToken(token, {
+        ...deps,
+        issuer: deps.config.issuer,
+        audience: deps.config.tokens.audience,
+      });
+      return noStore(c, { active: true, token_type: 'Bearer', ...payload });
+    } catch (e) {
+      if (isBrokerError(e) && e.status < 500) return noStore(c, { active: false });
+      throw e;
+    }
+  };
+}

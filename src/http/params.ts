@@ -1,0 +1,64 @@
+import type { Context } from 'hono';
+import { BrokerError } from '../errors.js';
+
+export type Params = Record<string, string>;
+
+/**
+ * Reads the parameters of a token-endpoint style request: form-encoded per
+ * RFC 6749, or JSON (Hugging Face's client sends JSON). Every value must be a
+ * string and no parameter may repeat (RFC 6749 section 3.2).
+ */
+export async function readParams(c: Context): Promise<Params> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const text = await c.req.text();
+  if (type === 'application/x-www-form-urlencoded') {
+    const out: Params = {};
+    for (const [k, v] of new URLSearchParams(text)) {
+      if (k in out)
+        throw new BrokerError('invalid_request', `parameter ${k} is repeated: send it once`);
+      out[k] = v;
+    }
+    return out;
+  }
+  if (type === 'application/json') {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new BrokerError('invalid_request', 'request body is not valid JSON');
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      throw new BrokerError(
+        'invalid_request',
+        'request body must be a JSON object of string parameters',
+      );
+    }
+    const out: Params = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (v === null || v === undefined) continue;
+      if (typeof v === 'number' && k === 'ttl') {
+        out[k] = String(v);
+        continue;
+      }
+      if (typeof v !== 'string') {
+        throw new BrokerError(
+          'invalid_request',
+          `parameter ${k} must be a string, got ${Array.isArray(v) ? 'array' : typeof v}`,
+        );
+      }
+      out[k] = v;
+    }
+    return out;
+  }
+  throw new BrokerError(
+    'invalid_request',
+    `unsupported Content-Type ${JSON.stringify(type || '(none)')}: send application/x-www-form-urlencoded or application/json`,
+  );
+}
+
+export function required(params: Params, name: string): string {
+  const v = params[name];
+  if (v === undefined || v === '')
+    throw new BrokerError('invalid_request', `parameter ${name} is required`);
+  return v;
+}

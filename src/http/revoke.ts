@@ -1,0 +1,42 @@
+import type { Context } from 'hono';
+import type { AppDeps } from '../app.js';
+import { nowSeconds } from '../clock.js';
+import { isBrokerError } from '../errors.js';
+import { sha256Hex } from '../tokens/crypto.js';
+import { verifyOwnToken } from '../tokens/verify.js';
+import { readParams, required } from './params.js';
+import { requestInfo } from './respond.js';
+
+/**
+ * POST /revoke (RFC 7009). The token is its own credential. The answer is 200
+ * whether or not the token was valid, so the endpoint is no oracle.
+ */
+export function revokeHandler(deps: AppDeps) {
+  return async function revoke(c: Context): Promise<Response> {
+    const token = required(await readParams(c), 'token');
+    try {
+      const { row } = await verifyOwnToken(token, {
+        ...deps,
+        issuer: deps.config.issuer,
+        audience: deps.config.tokens.audience,
+      });
+      const now = nowSeconds(deps.clock);
+      await deps.store.revokeToken(row.jti, now, {
+        time: now,
+        event: 'token.revoked',
+        outcome: 'success',
+        subject: row.subject,
+        source: 'revoke',
+        scopes: row.scopes,
+        reason: 'revoked by its holder at /revoke',
+        tokenSha256: await sha256Hex(token),
+        jti: row.jti,
+        ...requestInfo(c, deps),
+      });
+    } catch (e) {
+      if (!isBrokerError(e) || e.status >= 500) throw e;
+    }
+    c.header('Cache-Control', 'no-store');
+    return c.body(null, 200);
+  };
+}

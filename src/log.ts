@@ -1,0 +1,37 @@
+/**
+ * Structured logs, one JSON object a line. Tokens and secrets never reach a
+ * log: callers pass no token, and as a safety net any string that looks like
+ * a JWT is masked before it is written.
+ */
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const JWT_LIKE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+
+export function redact(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(JWT_LIKE, '[redacted-jwt]');
+  if (Array.isArray(value)) return value.map(redact);
+  if (value instanceof Error) return { name: value.name, message: redact(value.message) };
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
+  }
+  return value;
+}
+
+export function jsonLogger(write: (line: string) => void = (l) => console.log(l)): Logger {
+  const log = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    write(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level,
+        msg: redact(msg),
+        ...(redact(fields ?? {}) as object),
+      }),
+    );
+  return { info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

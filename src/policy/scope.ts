@@ -1,0 +1,83 @@
+import { BrokerError } from '../errors.js';
+import { compileGlob, globCovers } from './glob.js';
+
+/**
+ * A scope is `<permission>:<resource>`. Grants may use globs in the resource
+ * (and `*` as the permission); the scopes of a token may too, since a request
+ * that names no scope gets exactly what was granted.
+ */
+const SCOPE = /^([a-z][a-z0-9_-]*|\*):([^\s:]+)$/;
+
+export interface Scope {
+  permission: string;
+  resource: string;
+}
+
+export function parseScope(text: string): Scope | undefined {
+  const m = SCOPE.exec(text);
+  return m ? { permission: m[1]!, resource: m[2]! } : undefined;
+}
+
+export function scopeSyntaxProblem(text: string): string | undefined {
+  return parseScope(text)
+    ? undefined
+    : `"${text}" is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert`;
+}
+
+/** Splits a space-separated `scope` parameter, refusing malformed entries. */
+export function parseScopeParam(param: string | undefined): string[] | undefined {
+  if (param === undefined || param.trim() === '') return undefined;
+  const scopes = [...new Set(param.trim().split(/\s+/))];
+  for (const s of scopes) {
+    const problem = scopeSyntaxProblem(s);
+    if (problem) throw new BrokerError('invalid_scope', problem);
+  }
+  return scopes;
+}
+
+/** Does `grant` (a pattern) cover `requested` (a scope, possibly a pattern)? */
+export function scopeCovers(grant: string, requested: string): boolean {
+  const g = parseScope(grant);
+  const r = parseScope(requested);
+  if (!g || !r) return false;
+  const permOk = g.permission === '*' || g.permission === r.permission;
+  return permOk && globCovers(g.resource, r.resource);
+}
+
+export function anyCovers(grants: readonly string[], requested: string): boolean {
+  return grants.some((g) => scopeCovers(g, requested));
+}
+
+/**
+ * Hugging Face names a repository `ns/name` (a model), `datasets/ns/name` or
+ * `spaces/ns/name`; our scopes always spell the kind, `models/ns/name`.
+ */
+export function normalizeResource(resource: string): string {
+  const parts = resource.split('/');
+  const bad = () =>
+    new BrokerError(
+      'invalid_target',
+      `resource "${resource}" is not a repository: use ns/name for a model, datasets/ns/name or spaces/ns/name`,
+    );
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('*') || /\s|:/.test(p))) {
+    throw bad();
+  }
+  if (parts.length === 2) return `models/${resource}`;
+  if (parts.length === 3 && ['models', 'datasets', 'spaces'].includes(parts[0]!)) return resource;
+  throw bad();
+}
+
+/**
+ * The token's scope for one resource: every permission granted on it, and
+ * nothing else.
+ */
+export function scopesForResource(grants: readonly string[], resource: string): string[] {
+  const out = new Set<string>();
+  for (const g of grants) {
+    const p = parseScope(g);
+    if (p && p.permission !== '*' && compileGlob(p.resource).test(resource)) {
+      out.add(`${p.permission}:${resource}`);
+    }
+  }
+  return [...out];
+}

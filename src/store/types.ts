@@ -1,0 +1,114 @@
+import type { JWK } from 'jose';
+
+/**
+ * The one storage interface. Everything is async so the same core runs on
+ * SQLite (Node) and D1 (Workers). Times are Unix seconds.
+ */
+export interface Store {
+  /** Throws when the database cannot answer; used by /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  listKeys(): Promise<StoredKey[]>;
+  /** Adds a key; when `retireCurrentAt` is set, the current key is retired in the same transaction. */
+  addKey(key: NewKey, retireCurrentAt?: number): Promise<void>;
+  /** Deletes retired keys that no unexpired token was signed with; returns their kids. */
+  pruneKeys(now: number): Promise<string[]>;
+
+  /** Writes the token row and its audit row in one transaction. */
+  recordIssue(token: IssuedToken, audit: AuditEvent): Promise<void>;
+  getToken(jti: string): Promise<IssuedToken | undefined>;
+  /**
+   * Revokes a token and every token narrowed from it; returns the jtis revoked
+   * now. The audit row is written only when something was revoked.
+   */
+  revokeToken(jti: string, at: number, audit: AuditEvent): Promise<string[]>;
+  /** Revokes every live token of a subject; always audited, even when none was live. */
+  revokeSubject(subject: string, at: number, audit: AuditEvent): Promise<string[]>;
+  listTokens(filter: {
+    subject?: string;
+    activeAt?: number;
+    limit?: number;
+  }): Promise<IssuedToken[]>;
+
+  appendAudit(event: AuditEvent): Promise<void>;
+  queryAudit(filter: AuditFilter): Promise<StoredAuditEvent[]>;
+
+  /**
+   * Marks a one-time value (a CI token's jti, a SAML assertion ID) as used
+   * until `expiresAt`. True the first time, false on every later call.
+   */
+  claimOnce(key: string, expiresAt: number): Promise<boolean>;
+
+  /** Removes expired replay guards, expired tokens and sessions, and audit rows past retention. */
+  prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts>;
+}
+
+export interface NewKey {
+  kid: string;
+  alg: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+  createdAt: number;
+}
+
+export interface StoredKey extends NewKey {
+  retiredAt: number | null;
+  /** Latest expiry among tokens signed with this key, or null when none is recorded. */
+  lastTokenExpiry: number | null;
+}
+
+export type TokenSource = 'ci' | 'exchange' | 'web' | 'device' | 'cli';
+
+export interface IssuedToken {
+  jti: string;
+  subject: string;
+  scopes: string[];
+  audience: string;
+  clientId: string;
+  source: TokenSource;
+  kid: string;
+  parentJti: string | null;
+  issuedAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  tokenSha256: string;
+}
+
+export type AuditOutcome = 'success' | 'denied';
+
+export interface AuditEvent {
+  time: number;
+  event: string;
+  outcome: AuditOutcome;
+  subject?: string | null;
+  source?: string | null;
+  /** The trust policy or role names involved. */
+  policy?: string | null;
+  scopes?: string[] | null;
+  reason?: string | null;
+  clientAddress?: string | null;
+  userAgent?: string | null;
+  tokenSha256?: string | null;
+  jti?: string | null;
+  detail?: Record<string, unknown> | null;
+}
+
+export interface StoredAuditEvent extends AuditEvent {
+  id: number;
+}
+
+export interface AuditFilter {
+  since?: number;
+  subject?: string;
+  outcome?: AuditOutcome;
+  event?: string;
+  limit?: number;
+}
+
+export interface PruneCounts {
+  replayGuards: number;
+  tokens: number;
+  sessions: number;
+  auditEvents: number;
+}

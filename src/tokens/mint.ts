@@ -1,0 +1,95 @@
+import { SignJWT } from 'jose';
+import type { Clock } from '../clock.js';
+import { nowSeconds } from '../clock.js';
+import type { AuditEvent, IssuedToken, Store, TokenSource } from '../store/types.js';
+import { randomId, sha256Hex } from './crypto.js';
+import type { KeyRing } from './keys.js';
+
+export interface MintRequest {
+  subject: string;
+  scopes: string[];
+  ttlSeconds: number;
+  clientId: string;
+  source: TokenSource;
+  parentJti?: string | undefined;
+  /** Extra claims, e.g. `ci: {provider, repository, ...}`. */
+  claims?: Record<string, unknown> | undefined;
+  /** Fields of the audit row that the caller knows (policy, client address...). */
+  audit: Omit<
+    AuditEvent,
+    'time' | 'event' | 'outcome' | 'subject' | 'scopes' | 'tokenSha256' | 'jti'
+  >;
+}
+
+export interface MintedToken {
+  token: string;
+  jti: string;
+  expiresIn: number;
+  expiresAt: number;
+  scopes: string[];
+}
+
+/**
+ * Signs RFC 9068 access tokens. A token leaves this function only after its
+ * row and its audit row are committed: if the write fails, the caller gets an
+ * error and the signed token is thrown away.
+ */
+export class Minter {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      keys: KeyRing;
+      clock: Clock;
+      issuer: string;
+      audience: string;
+    },
+  ) {}
+
+  async mint(req: MintRequest): Promise<MintedToken> {
+    const { store, keys, clock, issuer, audience } = this.deps;
+    const key = await keys.signingKey();
+    const now = nowSeconds(clock);
+    const exp = now + req.ttlSeconds;
+    const jti = randomId();
+    const token = await new SignJWT({
+      ...req.claims,
+      scope: req.scopes.join(' '),
+      client_id: req.clientId,
+    })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(issuer)
+      .setSubject(req.subject)
+      .setAudience(audience)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(exp)
+      .setJti(jti)
+      .sign(key.key);
+    const tokenSha256 = await sha256Hex(token);
+    const row: IssuedToken = {
+      jti,
+      subject: req.subject,
+      scopes: req.scopes,
+      audience,
+      clientId: req.clientId,
+      source: req.source,
+      kid: key.kid,
+      parentJti: req.parentJti ?? null,
+      issuedAt: now,
+      expiresAt: exp,
+      revokedAt: null,
+      tokenSha256,
+    };
+    await store.recordIssue(row, {
+      ...req.audit,
+      time: now,
+      event: 'token.issued',
+      outcome: 'success',
+      subject: req.subject,
+      scopes: req.scopes,
+      tokenSha256,
+      jti,
+    });
+    return { token, jti, expiresIn: req.ttlSeconds, expiresAt: exp, scopes: req.scopes };
+  }
+}

@@ -1,0 +1,94 @@
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import type { Clock } from '../clock.js';
+import { nowSeconds } from '../clock.js';
+import { BrokerError } from '../errors.js';
+import type { IssuedToken, Store } from '../store/types.js';
+import { formatDuration } from '../config/duration.js';
+import type { KeyRing } from './keys.js';
+
+export interface OwnToken {
+  payload: JWTPayload & { scope?: string; client_id?: string };
+  row: IssuedToken;
+}
+
+const MAX_TOKEN_BYTES = 16 * 1024;
+
+/**
+ * Verifies a token this broker issued: signature by one of our keys, `typ`
+ * at+jwt, our issuer and audience, not expired, recorded, not revoked.
+ * Throws a BrokerError whose message says what is wrong.
+ */
+export async function verifyOwnToken(
+  token: string,
+  deps: { keys: KeyRing; store: Store; clock: Clock; issuer: string; audience: string },
+): Promise<OwnToken> {
+  if (token.length > MAX_TOKEN_BYTES) {
+    throw new BrokerError(
+      'token_too_large',
+      'token is larger than 16 KiB: it is not a tokenbroker token',
+    );
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(
+      token,
+      async (header) => {
+        const key = header.kid ? await deps.keys.verifyingKey(header.kid) : undefined;
+        if (!key)
+          throw new BrokerError('token_invalid', 'token was not signed by a key of this broker');
+        return key;
+      },
+      {
+        issuer: deps.issuer,
+        audience: deps.audience,
+        typ: 'at+jwt',
+        algorithms: ['ES256', 'EdDSA', 'RS256'],
+        currentDate: new Date(deps.clock.now()),
+        requiredClaims: ['jti', 'sub', 'exp'],
+        clockTolerance: 0,
+      },
+    ));
+  } catch (e) {
+    throw describeJoseError(e, deps.clock);
+  }
+  const row = await deps.store.getToken(payload.jti!);
+  if (!row)
+    throw new BrokerError(
+      'token_invalid',
+      'token is not known to this broker (or has been pruned)',
+    );
+  if (row.revokedAt !== null) {
+    throw new BrokerError('token_revoked', 'token has been revoked: get a new one');
+  }
+  return { payload, row };
+}
+
+export function describeJoseError(e: unknown, clock: Clock): BrokerError {
+  if (e instanceof BrokerError) return e;
+  if (e instanceof errors.JWTExpired) {
+    const exp = (e.payload as JWTPayload).exp ?? 0;
+    return new BrokerError(
+      'token_expired',
+      `token expired ${formatDuration(nowSeconds(clock) - exp)} ago: get a new one`,
+    );
+  }
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    return new BrokerError(
+      'token_invalid',
+      `token claim ${e.claim} is not acceptable (${e.reason}): ${e.message}`,
+    );
+  }
+  if (e instanceof errors.JOSEAlgNotAllowed) {
+    return new BrokerError(
+      'token_invalid',
+      'token is signed with an algorithm this broker does not accept',
+    );
+  }
+  if (e instanceof errors.JWSSignatureVerificationFailed) {
+    return new BrokerError('token_invalid', 'token signature does not verify');
+  }
+  if (e instanceof errors.JOSEError) {
+    return new BrokerError('token_invalid', 'token is not a valid signed JWT');
+  }
+  return new BrokerError('token_invalid', 'token is not a valid signed JWT');
+}

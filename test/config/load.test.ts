@@ -1,0 +1,311 @@
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { formatDuration, parseDuration } from '../../src/config/duration.js';
+
+const HASH = 'a'.repeat(64);
+const base = () => ({
+  issuer: 'https://broker.example.com',
+  tokens: { audience: 'https://hub.example.com' },
+});
+const github = {
+  name: 'github',
+  issuer: 'https://token.actions.githubusercontent.com',
+  audiences: ['https://broker.example.com'],
+};
+const gitlab = {
+  name: 'gitlab',
+  issuer: 'https://gitlab.com',
+  audiences: ['https://broker.example.com'],
+};
+const policy = (match: unknown, extra: Record<string, unknown> = {}) => ({
+  ci: {
+    providers: [github, gitlab],
+    policies: [{ name: 'p', provider: 'github', match, grant: ['read:models/acme/*'], ...extra }],
+  },
+});
+
+function issues(obj: unknown, env: Record<string, string> = {}) {
+  try {
+    parseConfig(typeof obj === 'string' ? obj : stringify(obj), { env, source: 'test.yaml' });
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues;
+    throw e;
+  }
+  return [];
+}
+
+describe('config loading', () => {
+  it('accepts the minimal config and fills every default', () => {
+    const c = parseConfig(stringify(base()));
+    expect(c.issuer).toBe('https://broker.example.com');
+    expect(c.tokens).toEqual({
+      audience: 'https://hub.example.com',
+      defaultTtl: 900,
+      maxTtl: 3600,
+      algorithm: 'ES256',
+    });
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8787 });
+    expect(c.database).toBe('./data/tokenbroker.db');
+    expect(c.rateLimit).toEqual({
+      perClient: { limit: 300, windowSeconds: 60 },
+      perSubject: { limit: 60, windowSeconds: 60 },
+    });
+    expect(c.audit.retentionSeconds).toBe(400 * 86400);
+  });
+
+  it('accepts JSON as well as YAML', () => {
+    const c = parseConfig(JSON.stringify({ ...base(), tokens: { audience: 'x', max_ttl: '2h' } }));
+    expect(c.tokens.maxTtl).toBe(7200);
+  });
+
+  it.each([
+    ['a missing issuer', { tokens: { audience: 'x' } }, 'issuer', 'required: expected string'],
+    [
+      'an issuer that is not a URL',
+      { ...base(), issuer: 'broker' },
+      'issuer',
+      'expected an http(s) URL without query or fragment, e.g. https://broker.example.com',
+    ],
+    [
+      'an unknown top-level key',
+      { ...base(), tokenz: {} },
+      '',
+      'unknown key tokenz: check the spelling against the config reference in the README',
+    ],
+    [
+      'a misspelt nested key',
+      { ...base(), tokens: { audience: 'x', max_tll: '1h' } },
+      'tokens',
+      'unknown key max_tll: check the spelling against the config reference in the README',
+    ],
+    [
+      'a bad duration',
+      { ...base(), tokens: { audience: 'x', max_ttl: '1 hour' } },
+      'tokens.max_ttl',
+      'expected a duration such as 90s, 15m, 8h or 1d, got "1 hour"',
+    ],
+    [
+      'an unknown algorithm',
+      { ...base(), tokens: { audience: 'x', algorithm: 'HS256' } },
+      'tokens.algorithm',
+      'expected one of "ES256", "EdDSA", "RS256", got string "HS256"',
+    ],
+    [
+      'default_ttl over max_ttl',
+      { ...base(), tokens: { audience: 'x', default_ttl: '2h', max_ttl: '1h' } },
+      'tokens.default_ttl',
+      'default_ttl is longer than max_ttl: shorten it or raise tokens.max_ttl',
+    ],
+    [
+      'a secret hash that is not hex',
+      { ...base(), resource_servers: [{ client_id: 'hub', client_secret_sha256: 'secret' }] },
+      'resource_servers[0].client_secret_sha256',
+      'expected the SHA-256 of the secret as 64 hex characters (e.g. `printf %s "$SECRET" | sha256sum`)',
+    ],
+    [
+      'a port of the wrong type',
+      { ...base(), listen: { port: '8787' } },
+      'listen.port',
+      'expected number, got string "8787"',
+    ],
+    [
+      'a policy without a pin',
+      { ...base(), ...policy({ ref: 'refs/heads/main' }) },
+      'ci.policies[0].match',
+      'a policy must pin repository, repository_id or sub',
+    ],
+    [
+      'a GitLab policy without a pin',
+      {
+        ...base(),
+        ci: {
+          providers: [gitlab],
+          policies: [
+            { name: 'p', provider: 'gitlab', match: { ref: 'main' }, grant: ['read:x/y'] },
+          ],
+        },
+      },
+      'ci.policies[0].match',
+      'a policy must pin project_path, project_id or sub',
+    ],
+    [
+      'a pin that starts with a wildcard',
+      { ...base(), ...policy({ repository: '*/models' }) },
+      'ci.policies[0].match',
+      'repository */models starts with a wildcard: any repository on github could use this policy; pin it with a literal value',
+    ],
+    [
+      'a pin whose owner is a glob',
+      { ...base(), ...policy({ repository: 'acme*/models' }) },
+      'ci.policies[0].match',
+      'repository acme*/models does not spell its owner literally: any repository on github could use this policy whose owner name matches; write the owner in full, e.g. acme/*',
+    ],
+    [
+      'a sub pin that matches any repository',
+      { ...base(), ...policy({ sub: 'repo:**' }) },
+      'ci.policies[0].match',
+      'sub repo:** does not spell its owner literally: any repository on github could use this policy whose owner name matches; write the owner in full, e.g. acme/*',
+    ],
+    [
+      'a regex pin with a leading wildcard',
+      { ...base(), ...policy({ repository: { regex: '.*/models' } }) },
+      'ci.policies[0].match',
+      'repository /.*/models/ starts with a wildcard: any repository on github could use this policy; pin it with a literal value',
+    ],
+    [
+      'a repository_id glob',
+      { ...base(), ...policy({ repository_id: '12*' }) },
+      'ci.policies[0].match',
+      'repository_id must be an exact numeric id, not 12*',
+    ],
+    [
+      'one wildcard alternative in a list',
+      { ...base(), ...policy({ repository: ['acme/models', '**'] }) },
+      'ci.policies[0].match',
+      'repository ** starts with a wildcard: any repository on github could use this policy; pin it with a literal value',
+    ],
+    [
+      'a policy for an unknown provider',
+      {
+        ...base(),
+        ci: {
+          providers: [github],
+          policies: [{ name: 'p', provider: 'gitlab', match: { sub: 'x' }, grant: ['read:x/y'] }],
+        },
+      },
+      'ci.policies[0].provider',
+      'unknown provider "gitlab": expected one of github',
+    ],
+    [
+      'a regex that does not compile',
+      { ...base(), ...policy({ repository: 'acme/models', actor: { regex: '(alice' } }) },
+      'ci.policies[0].match.actor',
+      'invalid regex /(alice/: Invalid regular expression: /^(?:(alice)$/: Unterminated group',
+    ],
+    [
+      'a malformed scope in a grant',
+      { ...base(), ...policy({ repository: 'acme/models' }, { grant: ['models/acme/*'] }) },
+      'ci.policies[0].grant[0]',
+      '"models/acme/*" is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert',
+    ],
+    [
+      'a bad rate',
+      { ...base(), rate_limit: { per_client: 'lots' } },
+      'rate_limit.per_client',
+      'expected requests/window such as 300/1m, got "lots"',
+    ],
+  ])('reports %s with its path and what was expected', (_name, obj, path, message) => {
+    expect(issues(obj)).toContainEqual({ path, message });
+  });
+
+  it('reports every error at once, not only the first', () => {
+    const found = issues({ issuer: 'nope', tokens: { audience: '', algorithm: 'none' } });
+    expect(found.map((i) => i.path).sort()).toEqual([
+      'issuer',
+      'tokens.algorithm',
+      'tokens.audience',
+    ]);
+  });
+
+  it('explains YAML syntax errors', () => {
+    const [issue] = issues('issuer: [unclosed');
+    expect(issue!.path).toBe('');
+    expect(issue!.message).toMatch(/^not valid YAML or JSON: /);
+  });
+
+  it('accepts safe pins: exact, owner globs, ids and anchored regexes', () => {
+    for (const match of [
+      { repository: 'acme/models' },
+      { repository: 'acme/*' },
+      { repository_id: '123456' },
+      { repository: { regex: 'acme/(models|data)' } },
+      { sub: 'repo:acme/models:ref:refs/heads/main' },
+      { sub: 'repo:acme@42/models@7:environment:prod' },
+    ]) {
+      expect(issues({ ...base(), ...policy(match) }), JSON.stringify(match)).toEqual([]);
+    }
+  });
+
+  it('replaces ${NAME} with the environment variable', () => {
+    const c = parseConfig(
+      stringify({
+        ...base(),
+        resource_servers: [{ client_id: 'hub', client_secret_sha256: '${HUB}' }],
+      }),
+      { env: { HUB: HASH } },
+    );
+    expect(c.resourceServers).toEqual([{ clientId: 'hub', secretSha256: HASH }]);
+  });
+
+  it('fails when a referenced environment variable is unset, naming it and its path', () => {
+    expect(
+      issues({
+        ...base(),
+        resource_servers: [{ client_id: 'hub', client_secret_sha256: '${HUB_SECRET_SHA256}' }],
+      }),
+    ).toEqual([
+      {
+        path: 'resource_servers[0].client_secret_sha256',
+        message:
+          'environment variable HUB_SECRET_SHA256 is not set: set it, or write the value in the file',
+      },
+    ]);
+  });
+
+  it('never lets an environment value change the structure of the config', () => {
+    const c = parseConfig(stringify({ ...base(), tokens: { audience: '${AUD}' } }), {
+      env: { AUD: 'x\nissuer: https://evil.example' },
+    });
+    expect(c.issuer).toBe('https://broker.example.com');
+    expect(c.tokens.audience).toBe('x\nissuer: https://evil.example');
+  });
+
+  it('turns rate_limit: false into no limit', () => {
+    expect(parseConfig(stringify({ ...base(), rate_limit: false })).rateLimit).toBe(false);
+  });
+
+  it('compiles policy matchers once, with globs and anchored regexes', () => {
+    const c = parseConfig(
+      stringify({
+        ...base(),
+        ...policy({
+          repository: 'acme/models',
+          ref: ['refs/heads/main', 'refs/tags/v*'],
+          actor: { regex: 'alice|bob' },
+        }),
+      }),
+    );
+    const [repo, ref, actor] = c.ci.policies[0]!.conditions;
+    expect(repo!.test('acme/models')).toBe(true);
+    expect(repo!.test('acme/models-evil')).toBe(false);
+    expect(ref!.test('refs/tags/v1.2')).toBe(true);
+    expect(ref!.test('refs/tags/v1/evil')).toBe(false);
+    expect(actor!.test('alice')).toBe(true);
+    expect(actor!.test('malice')).toBe(false);
+    expect(actor!.test('alice2')).toBe(false);
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90],
+    ['15m', 900],
+    ['8h', 28800],
+    ['1d', 86400],
+    ['600', 600],
+    [600, 600],
+  ])('parses %s as %i seconds', (input, seconds) => {
+    expect(parseDuration(input)).toBe(seconds);
+  });
+
+  it.each(['', '1', '-5s', '1.5h', '15 m', '1w', 'h', -1, 1.5])('refuses %j', (input) => {
+    expect(parseDuration(input as string)).toBe(input === '1' ? 1 : undefined);
+  });
+
+  it('formats seconds for messages', () => {
+    expect(formatDuration(192)).toBe('3m12s');
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(90061)).toBe('1d1h1m1s');
+  });
+});

@@ -1,0 +1,126 @@
+import { decodeJwt } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  EXCHANGE,
+  form,
+  introspect,
+  mintFor,
+  startBroker,
+  type TestBroker,
+} from '../helpers/broker.js';
+
+let broker: TestBroker;
+beforeEach(async () => {
+  broker = await startBroker();
+});
+afterEach(() => broker.cleanup());
+
+const exchange = (subject_token: string, extra: Record<string, string> = {}) =>
+  broker.app.request(
+    '/token',
+    form({
+      grant_type: EXCHANGE.grant_type,
+      subject_token,
+      subject_token_type: EXCHANGE.access,
+      ...extra,
+    }),
+  );
+
+describe('down-scoping a tokenbroker token', () => {
+  it('issues a narrower scope', async () => {
+    const parent = await mintFor(broker, ['write:models/acme/*', 'read:datasets/acme/**']);
+    const res = await exchange(parent.token, { scope: 'write:models/acme/bert' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = await res.json();
+    expect(body).toMatchObject({
+      issued_token_type: EXCHANGE.access,
+      token_type: 'Bearer',
+      scope: 'write:models/acme/bert',
+    });
+    const claims = decodeJwt(body.access_token);
+    expect(claims.sub).toBe('user:alice@example.com');
+    expect(claims.scope).toBe('write:models/acme/bert');
+    expect((await introspect(broker, body.access_token)).active).toBe(true);
+  });
+
+  it('refuses a wider scope with invalid_scope naming it', async () => {
+    const parent = await mintFor(broker, ['read:models/acme/*']);
+    for (const scope of ['write:models/acme/bert', 'read:models/**', 'read:models/other/x']) {
+      const res = await exchange(parent.token, { scope });
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect(body.error).toBe('invalid_scope');
+      expect(body.error_description).toContain(`scope ${scope} is not granted`);
+    }
+  });
+
+  it('narrows to one resource in Hugging Face form', async () => {
+    const parent = await mintFor(broker, ['write:models/acme/*', 'read:datasets/acme/**']);
+    const res = await exchange(parent.token, { resource: 'acme/bert' });
+    expect((await res.json()).scope).toBe('write:models/acme/bert');
+  });
+
+  it('can shrink the lifetime', async () => {
+    const parent = await mintFor(broker, ['read:models/acme/*'], 900);
+    const body = await (await exchange(parent.token, { ttl: '60' })).json();
+    expect(body.expires_in).toBe(60);
+    const claims = decodeJwt(body.access_token);
+    expect(claims.exp! - claims.iat!).toBe(60);
+  });
+
+  it('never lets the new token outlive the one it came from', async () => {
+    const parent = await mintFor(broker, ['read:models/acme/*'], 900);
+    broker.clock.advance(600);
+    const body = await (await exchange(parent.token, { ttl: '1h' })).json();
+    expect(body.expires_in).toBe(300);
+    expect(decodeJwt(body.access_token).exp).toBe(parent.expiresAt);
+  });
+
+  it('refuses an expired or revoked subject token with invalid_grant', async () => {
+    const parent = await mintFor(broker, ['read:models/acme/*'], 60);
+    broker.clock.advance(90);
+    let body = await (await exchange(parent.token)).json();
+    expect(body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'token expired 30s ago: get a new one',
+    });
+
+    const other = await mintFor(broker, ['read:models/acme/*']);
+    await broker.app.request('/revoke', form({ token: other.token }));
+    body = await (await exchange(other.token)).json();
+    expect(body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'token has been revoked: get a new one',
+    });
+  });
+
+  it('records a denial in the audit log with the reason and the token hash', async () => {
+    const parent = await mintFor(broker, ['read:models/acme/*']);
+    await exchange(parent.token, { scope: 'write:models/acme/x' });
+    const [row] = await broker.store.queryAudit({ outcome: 'denied' });
+    expect(row).toMatchObject({
+      event: 'token.denied',
+      subject: 'user:alice@example.com',
+      scopes: ['write:models/acme/x'],
+    });
+    expect(row!.reason).toMatch(/^invalid_scope: scope write:models\/acme\/x is not granted/);
+    expect(row!.tokenSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('accepts the JSON body Hugging Face clients send, on /oauth/token', async () => {
+    const parent = await mintFor(broker, ['write:models/acme/*']);
+    const res = await broker.app.request('/oauth/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        grant_type: EXCHANGE.grant_type,
+        subject_token_type: EXCHANGE.access,
+        subject_token: parent.token,
+        resource: 'acme/bert',
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()).scope).toBe('write:models/acme/bert');
+  });
+});
