@@ -5,8 +5,6 @@ import { secureHeaders } from 'hono/secure-headers';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/compile.js';
 import { BrokerError } from './errors.js';
-import type { ExchangeContext } from './exchange/context.js';
-import type { ExchangeRequest } from './exchange/request.js';
 import { discoveryRoutes } from './http/discovery.js';
 import { errorResponse, tooLarge } from './http/errors.js';
 import { introspectHandler } from './http/introspect.js';
@@ -15,7 +13,9 @@ import { tokenHandler } from './http/token.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Store } from './store/types.js';
 import type { KeyRing } from './tokens/keys.js';
-import { Minter, type MintedToken } from './tokens/mint.js';
+import { Minter } from './tokens/mint.js';
+import { CiVerifier } from './oidc/verify.js';
+import { RateLimits } from './http/rate-limit.js';
 
 /** What the runtime entry point (Node or Workers) hands the core. */
 export interface AppOptions {
@@ -33,20 +33,23 @@ export interface AppOptions {
 export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress'>> {
   clientAddress: AppOptions['clientAddress'];
   minter: Minter;
-  ciExchange: (req: ExchangeRequest, ctx: ExchangeContext) => Promise<MintedToken>;
+  ci: CiVerifier;
+  rateLimits: RateLimits | undefined;
 }
 
 const BODY_LIMIT = 64 * 1024;
 
 export function createApp(options: AppOptions): Hono {
   const clock = options.clock ?? systemClock;
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const logger = options.logger ?? silentLogger;
   const deps: AppDeps = {
     config: options.config,
     store: options.store,
     keys: options.keys,
     clock,
-    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
-    logger: options.logger ?? silentLogger,
+    fetch: fetchImpl,
+    logger,
     clientAddress: options.clientAddress,
     minter: new Minter({
       store: options.store,
@@ -55,12 +58,8 @@ export function createApp(options: AppOptions): Hono {
       issuer: options.config.issuer,
       audience: options.config.tokens.audience,
     }),
-    ciExchange: async () => {
-      throw new BrokerError(
-        'unknown_issuer',
-        'no CI provider is configured: add one under ci.providers in the broker config',
-      );
-    },
+    ci: new CiVerifier(options.config.ci.providers, { fetch: fetchImpl, clock, logger }),
+    rateLimits: options.config.rateLimit ? new RateLimits(options.config.rateLimit) : undefined,
   };
 
   const app = new Hono();

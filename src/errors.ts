@@ -28,8 +28,14 @@ export const ERROR_CODES = {
   invalid_target: { status: 400, oauth: 'invalid_target' },
   // Callers of /introspect
   invalid_client: { status: 401, oauth: 'invalid_client' },
-  rate_limited: { status: 429, oauth: 'slow_down' },
+  rate_limited: { status: 429, oauth: 'temporarily_unavailable' },
   not_found: { status: 404, oauth: 'invalid_request' },
+  // Browser SSO (SAML) and the person's page
+  saml_invalid: { status: 400, oauth: 'invalid_grant' },
+  saml_clock: { status: 400, oauth: 'invalid_grant' },
+  login_required: { status: 401, oauth: 'invalid_request' },
+  no_access: { status: 403, oauth: 'access_denied' },
+  csrf_failed: { status: 403, oauth: 'invalid_request' },
   // Ours
   unavailable: { status: 503, oauth: 'temporarily_unavailable' },
   internal: { status: 500, oauth: 'server_error' },

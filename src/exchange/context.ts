@@ -3,6 +3,8 @@ import type { Config } from '../config/compile.js';
 import type { Store } from '../store/types.js';
 import type { KeyRing } from '../tokens/keys.js';
 import type { Minter } from '../tokens/mint.js';
+import type { CiVerifier } from '../oidc/verify.js';
+import type { RateLimits } from '../http/rate-limit.js';
 
 /** Who is asking, for the audit row. */
 export interface RequestInfo {
@@ -16,6 +18,8 @@ export interface ExchangeContext {
   keys: KeyRing;
   clock: Clock;
   minter: Minter;
+  ci: CiVerifier;
+  rateLimits: RateLimits | undefined;
   request: RequestInfo;
   /** What the handler learnt before a refusal, so the denial's audit row can say it. */
   auditFields: {

@@ -21,6 +21,7 @@ export async function downscope(req: ExchangeRequest, ctx: ExchangeContext): Pro
   const remaining = own.row.expiresAt - nowSeconds(ctx.clock);
   if (remaining < 1) throw new BrokerError('token_expired', 'token has expired: get a new one');
   ctx.auditFields.subject = own.row.subject;
+  await ctx.rateLimits?.subject(own.row.subject);
   const decision = decideScopes(
     [{ source: 'token', scopes: own.row.scopes, maxTtl: remaining }],
     req,

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { BrokerError, isBrokerError } from '../errors.js';
 import { nowSeconds } from '../clock.js';
 import { downscope } from '../exchange/downscope.js';
+import { ciExchange } from '../exchange/ci.js';
 import type { ExchangeContext } from '../exchange/context.js';
 import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE, parseExchangeRequest } from '../exchange/request.js';
 import { sha256Hex } from '../tokens/crypto.js';
@@ -12,6 +13,8 @@ import { noStore, requestInfo } from './respond.js';
 /** POST /token and POST /oauth/token. */
 export function tokenHandler(deps: AppDeps) {
   return async function token(c: Context): Promise<Response> {
+    const request = requestInfo(c, deps);
+    await deps.rateLimits?.client(request.clientAddress);
     const params = await readParams(c);
     const grantType = params.grant_type;
     if (!grantType) throw new BrokerError('invalid_request', 'parameter grant_type is required');
@@ -21,13 +24,13 @@ export function tokenHandler(deps: AppDeps) {
         `grant_type ${grantType} is not supported: use ${GRANT_TOKEN_EXCHANGE}`,
       );
     }
-    const ctx: ExchangeContext = { ...deps, request: requestInfo(c, deps), auditFields: {} };
+    const ctx: ExchangeContext = { ...deps, request, auditFields: {} };
     const req = parseExchangeRequest(params, deps.config.tokens.audience);
     try {
       const minted =
         req.subjectTokenType === TOKEN_TYPE.accessToken
           ? await downscope(req, ctx)
-          : await deps.ciExchange(req, ctx);
+          : await ciExchange(req, ctx);
       return noStore(c, {
         access_token: minted.token,
         issued_token_type: TOKEN_TYPE.accessToken,

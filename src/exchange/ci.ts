@@ -1,0 +1,85 @@
+import { BrokerError } from '../errors.js';
+import { ciIdentity, describeIdentity } from '../oidc/identity.js';
+import { evaluatePolicies } from '../policy/evaluate.js';
+import { decideScopes } from '../policy/grants.js';
+import type { MintedToken } from '../tokens/mint.js';
+import type { ExchangeContext } from './context.js';
+import { decideTtl, type ExchangeRequest } from './request.js';
+
+/**
+ * The product's main job: a CI job's OIDC token in, a scoped workspace token
+ * out. Verify the token, find every trust policy it matches, decide scopes and
+ * lifetime, accept the token's jti once, mint.
+ */
+export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Promise<MintedToken> {
+  const { provider, claims } = await ctx.ci.verify(req.subjectToken);
+  const subject = `ci:${provider.name}:${claims.sub}`;
+  const identity = ciIdentity(provider, claims);
+  ctx.auditFields.subject = subject;
+  ctx.auditFields.source = 'ci';
+  ctx.auditFields.detail = { ci: identity };
+  await ctx.rateLimits?.subject(subject);
+
+  const results = evaluatePolicies(ctx.config.ci.policies, provider.name, claims);
+  const matched = results.filter((r) => r.matched);
+  if (matched.length === 0) {
+    // The caller learns its own token's facts; the per-policy detail goes to the audit row only.
+    throw new BrokerError(
+      'no_policy_matched',
+      `no trust policy matched: ${describeIdentity(provider, identity, claims.sub)}`,
+      {
+        detail: { policies: results },
+      },
+    );
+  }
+  const grants = matched.map((r) => {
+    const p = ctx.config.ci.policies.find((x) => x.name === r.policy)!;
+    return { source: p.name, scopes: p.grant, maxTtl: p.maxTtl };
+  });
+  ctx.auditFields.policy = matched.map((r) => r.policy).join(','); // for a scope refusal's audit row
+  const decision = decideScopes(grants, req);
+  ctx.auditFields.policy = decision.sources.join(',');
+  const ttl = decideTtl(req.ttlSeconds, {
+    defaultTtl: ctx.config.tokens.defaultTtl,
+    maxTtl: ctx.config.tokens.maxTtl,
+    grantMax: decision.maxTtl,
+  });
+
+  // Last check before minting, so a token refused for a fixable reason (a scope typo) can be sent again.
+  if (claims.jti !== undefined) {
+    const fresh = await ctx.store.claimOnce(
+      `ci:${provider.name}:${String(claims.jti)}`,
+      claims.exp! + provider.leewaySeconds,
+    );
+    if (!fresh) {
+      throw new BrokerError(
+        'token_replayed',
+        'this CI token was already exchanged: each CI token is accepted once, so request a fresh one in the job',
+      );
+    }
+  }
+
+  const ci = Object.fromEntries(
+    Object.entries({
+      provider: provider.name,
+      repository: identity.repository,
+      ref: identity.ref,
+      workflow: typeof claims.workflow === 'string' ? claims.workflow : identity.workflow,
+      run_id: identity.run_id,
+    }).filter(([, v]) => v !== undefined),
+  );
+  return ctx.minter.mint({
+    subject,
+    scopes: decision.scopes,
+    ttlSeconds: ttl,
+    clientId: provider.name,
+    source: 'ci',
+    claims: { ci },
+    audit: {
+      ...ctx.request,
+      source: 'ci',
+      policy: decision.sources.join(','),
+      detail: { ci: identity },
+    },
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Fetches a small JSON document from an OIDC issuer: redirects refused (a
+ * redirect could move key material to a host the operator never trusted),
+ * the body capped, and a time limit.
+ */
+export class FetchProblem extends Error {
+  override readonly name = 'FetchProblem';
+}
+
+export interface FetchedJson {
+  body: unknown;
+  /** Seconds the response may be cached, from Cache-Control max-age, if given. */
+  maxAge: number | undefined;
+}
+
+export async function fetchJson(
+  fetchImpl: typeof fetch,
+  url: string,
+  options: { maxBytes: number; timeoutMs?: number },
+): Promise<FetchedJson> {
+  let res: Response;
+  try {
+    res = await fetchImpl(url, {
+      redirect: 'manual',
+      headers: { Accept: 'application/json' },
+      signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+    });
+  } catch (e) {
+    throw new FetchProblem(`${url} could not be reached (${(e as Error).message})`);
+  }
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel();
+    throw new FetchProblem(`${url} answered with a redirect (${res.status}), which is refused`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new FetchProblem(`${url} answered ${res.status}`);
+  }
+  const text = await readCapped(res, options.maxBytes, url);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new FetchProblem(`${url} did not answer JSON`);
+  }
+  const m = /(?:^|,)\s*max-age=(\d+)/i.exec(res.headers.get('cache-control') ?? '');
+  const noStore = /no-store|no-cache/i.test(res.headers.get('cache-control') ?? '');
+  return { body, maxAge: noStore ? 0 : m ? Number(m[1]) : undefined };
+}
+
+async function readCapped(res: Response, maxBytes: number, url: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw new FetchProblem(`${url} answered ${declared} bytes, more than the ${maxBytes} allowed`);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new FetchProblem(`${url} answered more than the ${maxBytes} bytes allowed`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}

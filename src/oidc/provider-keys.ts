@@ -1,0 +1,152 @@
+import {
+  createLocalJWKSet,
+  errors,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+} from 'jose';
+import type { Clock } from '../clock.js';
+import type { Provider } from '../config/compile.js';
+import { BrokerError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { FetchProblem, fetchJson } from './fetch-json.js';
+
+const MAX_JWKS_BYTES = 100 * 1024;
+const MIN_CACHE_SECONDS = 5 * 60;
+const MAX_CACHE_SECONDS = 24 * 3600;
+const DEFAULT_CACHE_SECONDS = 3600;
+/** An unknown `kid` may trigger a refetch at most this often per provider. */
+const UNKNOWN_KID_REFETCH_SECONDS = 60;
+/** After a failed refresh, wait this long before trying again. */
+const RETRY_AFTER_FAILURE_SECONDS = 60;
+
+type LocalSet = ReturnType<typeof createLocalJWKSet>;
+type GetKey = (header: JWSHeaderParameters, token: FlattenedJWSInput) => ReturnType<LocalSet>;
+
+/**
+ * One CI provider's signing keys. Fetched once and kept per the response's
+ * cache headers (bounded), so the steady state makes no fetch at all. An
+ * unknown `kid` refetches at most once a minute; a failed or empty fetch
+ * never replaces the last good set.
+ */
+export class ProviderKeys {
+  /** JWKS documents fetched so far (for tests and the benchmark). */
+  fetches = 0;
+  private set: LocalSet | undefined;
+  private freshUntil = 0;
+  private lastFetch = -Infinity;
+  private nextAttempt = 0;
+  private jwksUri: string | undefined;
+  private inflight: Promise<void> | undefined;
+  private lastError: BrokerError | undefined;
+
+  constructor(
+    private readonly provider: Provider,
+    private readonly deps: { fetch: typeof fetch; clock: Clock; logger: Logger },
+  ) {
+    this.jwksUri = provider.jwksUri;
+  }
+
+  /** A key resolver for jose's jwtVerify. */
+  readonly getKey: GetKey = async (header, token) => {
+    await this.ensureFresh();
+    try {
+      return await this.set!(header, token);
+    } catch (e) {
+      if (!(e instanceof errors.JWKSNoMatchingKey)) throw e;
+      const sinceLast = (this.deps.clock.now() - this.lastFetch) / 1000;
+      if (sinceLast >= UNKNOWN_KID_REFETCH_SECONDS) {
+        // The issuer may have rotated: look once more.
+        await this.refresh(true);
+        try {
+          return await this.set!(header, token);
+        } catch (again) {
+          if (!(again instanceof errors.JWKSNoMatchingKey)) throw again;
+        }
+      }
+      throw new BrokerError(
+        'token_invalid',
+        `CI token is signed by a key that ${this.provider.name} does not publish (kid ${JSON.stringify(header.kid ?? null)}): it was not issued by ${this.provider.issuer}`,
+      );
+    }
+  };
+
+  private async ensureFresh(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (this.set && now < this.freshUntil) return;
+    if (now < this.nextAttempt) {
+      // A refresh just failed: serve the stale set, or repeat the failure without another fetch.
+      if (this.set) return;
+      throw this.lastError!;
+    }
+    await this.refresh(false);
+  }
+
+  private refresh(force: boolean): Promise<void> {
+    this.inflight ??= this.load(force).finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async load(force: boolean): Promise<void> {
+    const now = this.deps.clock.now();
+    if (!force && this.set && now < this.freshUntil) return;
+    try {
+      const uri = await this.resolveJwksUri();
+      this.lastFetch = now;
+      this.fetches++;
+      const { body, maxAge } = await fetchJson(this.deps.fetch, uri, { maxBytes: MAX_JWKS_BYTES });
+      const jwks = body as JSONWebKeySet;
+      if (!jwks || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
+        throw new FetchProblem(`${uri} published no keys`);
+      }
+      this.set = createLocalJWKSet(jwks);
+      const ttl = Math.min(
+        MAX_CACHE_SECONDS,
+        Math.max(MIN_CACHE_SECONDS, maxAge ?? DEFAULT_CACHE_SECONDS),
+      );
+      this.freshUntil = now + ttl * 1000;
+    } catch (e) {
+      this.nextAttempt = now + RETRY_AFTER_FAILURE_SECONDS * 1000;
+      const reason = e instanceof FetchProblem || e instanceof BrokerError ? e.message : String(e);
+      if (this.set) {
+        this.deps.logger.warn('JWKS refresh failed; keeping the last good keys', {
+          provider: this.provider.name,
+          reason,
+        });
+        return;
+      }
+      this.lastError =
+        e instanceof BrokerError
+          ? e
+          : new BrokerError(
+              'unavailable',
+              `the signing keys of CI provider ${this.provider.name} could not be fetched: try again shortly`,
+              {
+                detail: { reason },
+                headers: { 'Retry-After': String(RETRY_AFTER_FAILURE_SECONDS) },
+              },
+            );
+      throw this.lastError;
+    }
+  }
+
+  /** `jwks_uri` from config, else from discovery, whose `issuer` must be exactly ours. */
+  private async resolveJwksUri(): Promise<string> {
+    if (this.jwksUri) return this.jwksUri;
+    const url = `${this.provider.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+    const { body } = await fetchJson(this.deps.fetch, url, { maxBytes: MAX_JWKS_BYTES });
+    const doc = body as { issuer?: unknown; jwks_uri?: unknown };
+    if (doc?.issuer !== this.provider.issuer) {
+      // Not transient: the document at that address speaks for another issuer.
+      throw new BrokerError(
+        'unknown_issuer',
+        `the discovery document of CI provider ${this.provider.name} names issuer ${JSON.stringify(doc?.issuer)}, not ${this.provider.issuer}: its tokens are refused until the operator fixes ci.providers`,
+      );
+    }
+    if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) {
+      throw new FetchProblem(`the discovery document at ${url} has no usable jwks_uri`);
+    }
+    this.jwksUri = doc.jwks_uri;
+    return this.jwksUri;
+  }
+}
