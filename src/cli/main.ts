@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load.js';
 import { CliError, type CliIO } from './io.js';
 import { auditCommand, keysCommand, revokeCommand } from './admin.js';
 import { configCheckCommand, serveCommand } from './serve.js';
+import { explainCommand } from './explain.js';
 
 /**
  * The `tokenbroker` CLI. Exit codes: 0 ok, 1 refused or invalid, 2 usage.
@@ -31,6 +32,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .description('validate the config; print a summary or every error with its path')
     .addOption(configOpt())
     .action((opts) => configCheckCommand(opts, io));
+
+  program
+    .command('explain')
+    .description('why a CI token would be accepted or refused: every check, every policy condition')
+    .addOption(configOpt())
+    .requiredOption('--token <jwt>', 'the CI token, or - to read it from stdin')
+    .option('--now <time>', 'evaluate as of this time (Unix seconds or ISO 8601), for an old token')
+    .action((opts) => explainCommand(opts, io));
 
   program
     .command('keys')

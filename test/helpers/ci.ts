@@ -75,7 +75,7 @@ export async function startCi(
     broker,
     github,
     gitlab,
-    exchange: (token, extra = {}) =>
+    exchange: async (token, extra = {}) =>
       broker.app.request(
         '/token',
         form({

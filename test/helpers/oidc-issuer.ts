@@ -37,6 +37,8 @@ export interface TestIssuer {
   jwksCacheControl: string;
   /** Answer JWKS requests with this status (e.g. 500) instead of the keys. */
   jwksFailure: number | undefined;
+  /** Answer JWKS requests with this body instead of the keys. */
+  jwksBody: unknown;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startTestIssuer(options: { path?: string } = {}): Promise<
     discoveryIssuer: undefined as string | undefined,
     jwksCacheControl: 'max-age=3600',
     jwksFailure: undefined as number | undefined,
+    jwksBody: undefined as unknown,
   };
 
   app.get(`${base}/.well-known/openid-configuration`, (c) => {
@@ -98,7 +101,7 @@ export async function startTestIssuer(options: { path?: string } = {}): Promise<
     state.jwksFetches++;
     if (state.jwksFailure) return c.text('unavailable', state.jwksFailure as 500);
     c.header('Cache-Control', state.jwksCacheControl);
-    return c.json({ keys: keys.map((k) => k.publicJwk) });
+    return c.json((state.jwksBody as object) ?? { keys: keys.map((k) => k.publicJwk) });
   });
 
   const server = await listen(app.fetch);
@@ -153,6 +156,12 @@ export async function startTestIssuer(options: { path?: string } = {}): Promise<
     },
     set jwksFailure(v) {
       state.jwksFailure = v;
+    },
+    get jwksBody() {
+      return state.jwksBody;
+    },
+    set jwksBody(v) {
+      state.jwksBody = v;
     },
     mint,
     github: (claims = {}, o = {}) => mint({ ...githubClaims(), ...claims }, o),

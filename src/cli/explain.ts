@@ -1,0 +1,98 @@
+import { decodeJwt, type JWTPayload } from 'jose';
+import { ManualClock, systemClock, type Clock } from '../clock.js';
+import { BrokerError } from '../errors.js';
+import { jsonLogger } from '../log.js';
+import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
+import { parseGithubSub } from '../oidc/identity.js';
+import { CiVerifier, type CheckStep } from '../oidc/verify.js';
+import { evaluatePolicies } from '../policy/evaluate.js';
+import { CliError, type CliIO } from './io.js';
+
+/**
+ * `tokenbroker explain`: why a CI token would be accepted or refused. Runs
+ * the same verifier and policy evaluation as the exchange (without using up
+ * the token's jti), and prints every check and every condition.
+ */
+export async function explainCommand(
+  opts: { config?: string; token: string; now?: string },
+  io: CliIO,
+): Promise<void> {
+  const { config } = loadConfigFile(resolveConfigPath(opts.config, io.cwd, false), io.env);
+  const token = (opts.token === '-' ? await io.readStdin() : opts.token).trim();
+  if (!token)
+    throw new CliError('no token given: pass --token JWT, or --token - and the token on stdin', 2);
+  const clock = opts.now === undefined ? systemClock : parseNow(opts.now);
+
+  const steps: CheckStep[] = [];
+  const verifier = new CiVerifier(config.ci.providers, {
+    fetch: globalThis.fetch.bind(globalThis),
+    clock,
+    logger: jsonLogger((l) => io.stderr(`${l}\n`)),
+  });
+  let verified = true;
+  try {
+    await verifier.verify(token, steps);
+  } catch (e) {
+    if (!(e instanceof BrokerError)) throw e;
+    verified = false;
+  }
+
+  const out: string[] = [
+    `CI token checks${opts.now ? ` (as of ${new Date(clock.now()).toISOString()})` : ''}`,
+  ];
+  for (const s of steps) out.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.check.padEnd(20)} ${s.detail}`);
+
+  let claims: JWTPayload;
+  try {
+    claims = decodeJwt(token);
+  } catch {
+    io.stdout(`${out.join('\n')}\n`);
+    throw new CliError('the token is not a JWT: nothing more to explain');
+  }
+  out.push('', 'Claims');
+  for (const [k, v] of Object.entries(claims)) out.push(`  ${k.padEnd(22)} ${JSON.stringify(v)}`);
+  const gh = typeof claims.sub === 'string' ? parseGithubSub(claims.sub) : undefined;
+  if (gh?.repoId) {
+    out.push(
+      `  (sub is GitHub's immutable form: owner id ${gh.ownerId}, repository id ${gh.repoId})`,
+    );
+  }
+
+  const provider = config.ci.providers.find((p) => p.issuer === claims.iss);
+  let matched: string[] = [];
+  if (provider) {
+    const results = evaluatePolicies(config.ci.policies, provider.name, claims);
+    out.push(
+      '',
+      `Trust policies of provider ${provider.name}${verified ? '' : ' (evaluated on the unverified claims)'}`,
+    );
+    if (results.length === 0) out.push('  (none)');
+    for (const r of results) {
+      const grant = config.ci.policies.find((p) => p.name === r.policy)!.grant.join(' ');
+      out.push(
+        `  ${r.matched ? 'MATCH' : 'no   '} ${r.policy}${r.matched ? `  grants ${grant}` : ''}`,
+      );
+      for (const c of r.conditions) {
+        out.push(
+          `        ${c.matched ? 'ok  ' : 'FAIL'} ${c.claim}: expected ${c.expected}, token has ${c.actual ?? '(no such claim)'}`,
+        );
+      }
+    }
+    matched = results.filter((r) => r.matched).map((r) => r.policy);
+  }
+  out.push('');
+  if (verified && matched.length) out.push(`Result: accepted by ${matched.join(', ')}`);
+  else if (verified) out.push('Result: refused: no trust policy matched');
+  else
+    out.push(`Result: refused: ${steps.find((s) => !s.ok)?.detail ?? 'the token does not verify'}`);
+  io.stdout(`${out.join('\n')}\n`);
+  if (!verified || matched.length === 0)
+    throw new CliError('the broker would refuse this token', 1);
+}
+
+function parseNow(text: string): Clock {
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  if (!Number.isFinite(ms))
+    throw new CliError(`--now ${text} is not a time: give Unix seconds or an ISO 8601 date`, 2);
+  return new ManualClock(ms);
+}
