@@ -1,0 +1,184 @@
+/**
+ * Benchmark of POST /token with CI tokens: the broker runs as its own process
+ * (the real CLI, real SQLite), a local OIDC issuer serves its keys, and
+ * autocannon drives pre-minted distinct GitHub-shaped RS256 tokens.
+ *
+ *   npm run bench:exchange [-- --tokens 12000]
+ *
+ * Prints exchanges/s, latency percentiles, the broker's memory, JWKS fetches
+ * during the run, and the one-core bound of RS256 verify + ES256 sign.
+ */
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { createSign, createVerify, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { startTestIssuer } from '../test/helpers/oidc-issuer.js';
+
+const argTokens = process.argv.indexOf('--tokens');
+const TOKENS = argTokens > 0 ? Number(process.argv[argTokens + 1]) : 12000;
+const PORT = 18787;
+const BROKER = `http://127.0.0.1:${PORT}`;
+
+function cryptoBound(ms = 1500): { verify: number; sign: number; perExchange: number } {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = Buffer.from('x'.repeat(800));
+  const sig = createSign('RSA-SHA256').update(data).sign(rsa.privateKey);
+  const rate = (fn: () => void) => {
+    const end = performance.now() + ms;
+    let n = 0;
+    while (performance.now() < end) {
+      for (let i = 0; i < 50; i++) fn();
+      n += 50;
+    }
+    return n / (ms / 1000);
+  };
+  const verify = rate(() => createVerify('RSA-SHA256').update(data).verify(rsa.publicKey, sig));
+  const sign = rate(() =>
+    cryptoSign('sha256', data, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }),
+  );
+  return { verify, sign, perExchange: 1 / (1 / verify + 1 / sign) };
+}
+
+function rss(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+async function waitUp(url: string) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('broker did not start');
+}
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((res, rej) =>
+    autocannon(opts, (err, result) => (err ? rej(err) : res(result))),
+  );
+}
+
+async function main() {
+  const issuer = await startTestIssuer();
+  const dir = mkdtempSync(join(tmpdir(), 'tokenbroker-bench-'));
+  const configPath = join(dir, 'tokenbroker.yaml');
+  writeFileSync(
+    configPath,
+    stringify({
+      issuer: BROKER,
+      listen: { host: '127.0.0.1', port: PORT },
+      database: join(dir, 'tb.db'),
+      tokens: { audience: 'https://hub.example.com', max_ttl: '1h' },
+      rate_limit: false,
+      ci: {
+        providers: [{ name: 'github', issuer: issuer.url, kind: 'github', audiences: [BROKER] }],
+        policies: [
+          {
+            name: 'models',
+            provider: 'github',
+            match: { repository: 'acme/models', ref: 'refs/heads/main' },
+            grant: ['write:models/acme/*'],
+          },
+        ],
+      },
+    }),
+  );
+
+  process.stdout.write(`minting ${TOKENS} distinct CI tokens... `);
+  const tokens: string[] = [];
+  for (let i = 0; i < TOKENS; i++)
+    tokens.push(await issuer.github({ aud: BROKER, ref: 'refs/heads/main' }, { ttl: 3600 }));
+  console.log('done');
+
+  const bound = cryptoBound();
+
+  // BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the broker.
+  const nodeArgs = (process.env.BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, resolve('bin/tokenbroker.js'), 'serve', '--config', configPath],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  try {
+    await waitUp(BROKER);
+    let next = 0;
+    const body = () => {
+      const t = tokens[next++ % tokens.length]!;
+      return `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token&subject_token=${t}`;
+    };
+    const request = {
+      method: 'POST' as const,
+      path: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }),
+    };
+    // Warm-up: the first exchange fetches the issuer's keys.
+    const warm = Math.min(500, Math.floor(TOKENS * 0.05));
+    await run({ url: BROKER, connections: 8, amount: warm, requests: [request] });
+    const fetchesBefore = issuer.jwksFetches;
+
+    const peakAmount = Math.floor((TOKENS - warm) * 0.6);
+    const peak = await run({
+      url: BROKER,
+      connections: 32,
+      amount: peakAmount,
+      requests: [request],
+    });
+    const half = Math.floor(peak.requests.average / 2);
+    const halfAmount = TOKENS - warm - peakAmount;
+    const atHalf = await run({
+      url: BROKER,
+      connections: 8,
+      overallRate: half,
+      amount: halfAmount,
+      requests: [request],
+    });
+    const mem = rss(child.pid!);
+    const fetchesDuring = issuer.jwksFetches - fetchesBefore;
+
+    const ok = (r: autocannon.Result) => r['2xx'];
+    const bad = (r: autocannon.Result) => r.non2xx + r.errors + r.timeouts;
+    const f = (n: number) => n.toFixed(0);
+    console.log('');
+    console.log(
+      'tokenbroker bench: POST /token, GitHub-shaped RS256 CI token in, ES256 workspace token out',
+    );
+    console.log(
+      `  node ${process.version}, ${(await import('node:os')).cpus().length} cores, SQLite WAL synchronous=FULL`,
+    );
+    console.log(
+      `  peak (32 connections):       ${f(peak.requests.average)} exchanges/s, p50 ${peak.latency.p50} ms, p99 ${peak.latency.p99} ms (${ok(peak)} ok, ${bad(peak)} failed)`,
+    );
+    console.log(
+      `  at half of peak (${half}/s):  p50 ${atHalf.latency.p50} ms, p99 ${atHalf.latency.p99} ms (${ok(atHalf)} ok, ${bad(atHalf)} failed)`,
+    );
+    console.log(
+      `  broker memory:               RSS ${mem.rssMb.toFixed(0)} MB, peak ${mem.peakMb.toFixed(0)} MB`,
+    );
+    console.log(`  JWKS fetches during the run: ${fetchesDuring}`);
+    console.log(
+      `  one-core crypto bound:       RS256 verify ${f(bound.verify)}/s, ES256 sign ${f(bound.sign)}/s -> ${f(bound.perExchange)} exchanges/s`,
+    );
+    console.log(
+      `  ratio (peak / bound):        ${(peak.requests.average / bound.perExchange).toFixed(2)}`,
+    );
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await issuer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

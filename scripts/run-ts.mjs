@@ -1,0 +1,26 @@
+// Runs a TypeScript script (a benchmark) by bundling it with esbuild first:
+// no TypeScript runtime loader is needed. Usage: node scripts/run-ts.mjs bench/exchange.ts [args]
+import { build } from 'esbuild';
+import { mkdirSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [entry, ...args] = process.argv.slice(2);
+if (!entry) {
+  console.error('usage: node scripts/run-ts.mjs <file.ts> [args]');
+  process.exit(2);
+}
+mkdirSync('dist/run', { recursive: true });
+const outfile = resolve('dist/run', basename(entry).replace(/\.ts$/, '.mjs'));
+await build({
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+});
+process.argv = [process.argv[0], outfile, ...args];
+await import(pathToFileURL(outfile).href);
