@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { KeyRing } from '../../src/tokens/keys.js';
 import { Minter } from '../../src/tokens/mint.js';
+import type { Logger } from '../../src/log.js';
 
 export const HUB_SECRET = 'hub-secret-for-tests';
 
@@ -57,7 +58,13 @@ export interface TestBroker {
 }
 
 export async function startBroker(
-  options: { config?: Config; clock?: ManualClock; dir?: string; fetch?: typeof fetch } = {},
+  options: {
+    config?: Config;
+    clock?: ManualClock;
+    dir?: string;
+    fetch?: typeof fetch;
+    logger?: Logger;
+  } = {},
 ): Promise<TestBroker> {
   const { dir, cleanup } = options.dir ? { dir: options.dir, cleanup: () => {} } : tempDir();
   const config = options.config ?? (await testConfig());
@@ -66,7 +73,14 @@ export async function startBroker(
   const store = new SqliteStore(dbPath);
   const keys = new KeyRing(store, clock, { algorithm: config.tokens.algorithm });
   await keys.init();
-  const app = createApp({ config, store, keys, clock, fetch: options.fetch });
+  const app = createApp({
+    config,
+    store,
+    keys,
+    clock,
+    fetch: options.fetch,
+    logger: options.logger,
+  });
   const minter = new Minter({
     store,
     keys,
@@ -90,7 +104,7 @@ export async function startBroker(
     },
     async reopen() {
       await store.close();
-      return startBroker({ config, clock, dir, fetch: options.fetch });
+      return startBroker({ config, clock, dir, fetch: options.fetch, logger: options.logger });
     },
   };
   return broker;

@@ -1,4 +1,5 @@
 import { ManualClock } from '../../src/clock.js';
+import type { Logger } from '../../src/log.js';
 import { form, startBroker, testConfig, EXCHANGE, type TestBroker } from './broker.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 
@@ -70,7 +71,11 @@ export async function startCi(
     },
     ...options.extra,
   });
-  const broker = await startBroker({ config, clock: new ManualClock(Date.now()) });
+  const broker = await startBroker({
+    config,
+    clock: new ManualClock(Date.now()),
+    logger: options.logger,
+  });
   return {
     broker,
     github,
