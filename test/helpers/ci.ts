@@ -45,6 +45,7 @@ export async function startCi(
     providers?: Record<string, unknown>;
     policies?: unknown[];
     extra?: Record<string, unknown>;
+    logger?: Logger;
   } = {},
 ): Promise<CiSetup> {
   const github = await startTestIssuer();
