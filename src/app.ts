@@ -9,6 +9,7 @@ import { discoveryRoutes } from './http/discovery.js';
 import { errorResponse, tooLarge } from './http/errors.js';
 import { introspectHandler } from './http/introspect.js';
 import { revokeHandler } from './http/revoke.js';
+import { ssoRoutes } from './http/sso.js';
 import { tokenHandler } from './http/token.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Store } from './store/types.js';
@@ -81,6 +82,7 @@ export function createApp(options: AppOptions): Hono {
   app.post('/oauth/token', token);
   app.post('/introspect', introspectHandler(deps));
   app.post('/revoke', revokeHandler(deps));
+  app.route('/', ssoRoutes(deps));
 
   app.notFound((c) =>
     errorResponse(

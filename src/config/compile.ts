@@ -52,12 +52,93 @@ export interface Role {
 }
 
 export interface Sso {
-  saml: RawSaml | undefined;
+  saml: Saml | undefined;
+  /** Absolute session lifetime, seconds. */
   sessionTtl: number;
+  /** A session unused for this long ends, seconds. */
+  sessionIdleTimeout: number;
   roles: Role[];
 }
 
+export interface Saml {
+  entityId: string;
+  acsUrl: string;
+  idp: {
+    metadataFile: string | undefined;
+    metadataUrl: string | undefined;
+    /**
+     * The text of metadata_file, filled in by the Node config loader (the
+     * core never reads files, so it also runs on Workers).
+     */
+    metadataXml?: string | undefined;
+    entityId: string | undefined;
+    entryPoint: string | undefined;
+    certs: string[];
+    sloUrl: string | undefined;
+  };
+  /** Attribute names (Name or FriendlyName) to read each field from, in order of preference. */
+  attributes: { email: string[]; name: string[]; groups: string[] };
+  clockSkewSeconds: number;
+  maxAssertionAgeSeconds: number | undefined;
+  allowIdpInitiated: boolean;
+  signRequests: boolean;
+  spPrivateKey: string | undefined;
+  spCertificate: string | undefined;
+}
+
 type RawSaml = NonNullable<NonNullable<RawConfig['sso']>['saml']>;
+
+/**
+ * What IdPs call these attributes when the config does not say: the usual
+ * friendly names, Entra ID's claim URIs, and the LDAP OIDs (urn:oid:...).
+ */
+const DEFAULT_ATTRIBUTES = {
+  email: [
+    'email',
+    'mail',
+    'emailaddress',
+    'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+    'urn:oid:0.9.2342.19200300.100.1.3',
+  ],
+  name: [
+    'displayName',
+    'name',
+    'http://schemas.microsoft.com/identity/claims/displayname',
+    'urn:oid:2.16.840.1.113730.3.1.241',
+  ],
+  groups: [
+    'groups',
+    'memberOf',
+    'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups',
+    'urn:oid:1.3.6.1.4.1.5923.1.5.1.1',
+  ],
+};
+
+function compileSaml(raw: RawSaml, issuer: string): Saml {
+  const attr = (key: keyof typeof DEFAULT_ATTRIBUTES) => {
+    const v = raw.attributes[key];
+    return v === undefined ? DEFAULT_ATTRIBUTES[key] : [v];
+  };
+  return {
+    entityId: raw.entity_id ?? `${issuer}/saml/metadata`,
+    acsUrl: `${issuer}/saml/acs`,
+    idp: {
+      metadataFile: raw.idp.metadata_file,
+      metadataUrl: raw.idp.metadata_url,
+      entityId: raw.idp.entity_id,
+      entryPoint: raw.idp.entry_point,
+      certs: raw.idp.certs ?? [],
+      sloUrl: raw.idp.slo_url,
+    },
+    attributes: { email: attr('email'), name: attr('name'), groups: attr('groups') },
+    clockSkewSeconds: raw.clock_skew,
+    maxAssertionAgeSeconds: raw.max_assertion_age,
+    allowIdpInitiated: raw.allow_idp_initiated,
+    signRequests: raw.sign_requests,
+    spPrivateKey: raw.sp_private_key,
+    spCertificate: raw.sp_certificate,
+  };
+}
 
 export interface RateLimit {
   perClient: { limit: number; windowSeconds: number };
@@ -68,8 +149,9 @@ const conditions = (m: Record<string, MatcherSpec>): Condition[] =>
   Object.entries(m).map(([claim, spec]) => compileCondition(claim, spec));
 
 export function compileConfig(raw: RawConfig): Config {
+  const issuer = raw.issuer.replace(/\/+$/, '');
   return {
-    issuer: raw.issuer.replace(/\/+$/, ''),
+    issuer,
     listen: raw.listen,
     database: raw.database,
     tokens: {
@@ -103,8 +185,9 @@ export function compileConfig(raw: RawConfig): Config {
       })),
     },
     sso: raw.sso && {
-      saml: raw.sso.saml,
+      saml: raw.sso.saml && compileSaml(raw.sso.saml, issuer),
       sessionTtl: raw.sso.session_ttl,
+      sessionIdleTimeout: raw.sso.session_idle_timeout,
       roles: raw.sso.roles.map((r) => ({
         name: r.name,
         conditions: conditions(r.when as Record<string, MatcherSpec>),

@@ -118,28 +118,72 @@ const rate = z.string().transform((v, ctx) => {
   return { limit: Number(m[1]), windowSeconds: window };
 });
 
-const saml = z.strictObject({
-  entity_id: nonEmpty,
-  idp: z.strictObject({
+const pem = (label: string) =>
+  z.string().refine((s) => s.includes(`-----BEGIN ${label}`), {
+    message: `expected PEM text starting with -----BEGIN ${label}`,
+  });
+
+/** Where the IdP's settings come from: its metadata (file or URL), or by hand. */
+const idp = z
+  .strictObject({
     metadata_file: nonEmpty.optional(),
     metadata_url: httpUrl.optional(),
     entity_id: nonEmpty.optional(),
     entry_point: httpUrl.optional(),
-    certs: z.array(nonEmpty).optional(),
+    certs: z.array(nonEmpty).min(1, { message: 'expected at least one certificate' }).optional(),
     slo_url: httpUrl.optional(),
-  }),
-  attributes: z
-    .strictObject({
-      email: nonEmpty.optional(),
-      name: nonEmpty.optional(),
-      groups: nonEmpty.optional(),
-    })
-    .default({}),
-  clock_skew: duration.default(120),
-  max_assertion_age: duration.optional(),
-  allow_idp_initiated: z.boolean().default(false),
-  sign_requests: z.boolean().default(false),
-});
+  })
+  .superRefine((i, ctx) => {
+    const sources = [i.metadata_file, i.metadata_url].filter((x) => x !== undefined).length;
+    const byHand = i.entry_point !== undefined || i.certs !== undefined;
+    if (sources > 1 || (sources === 1 && byHand)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'give the IdP as exactly one of metadata_file, metadata_url, or entity_id + entry_point + certs',
+      });
+    } else if (sources === 0) {
+      for (const key of ['entity_id', 'entry_point', 'certs'] as const) {
+        if (i[key] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `required without metadata_file or metadata_url: copy it from the IdP's SAML setup page`,
+          });
+        }
+      }
+    }
+  });
+
+const saml = z
+  .strictObject({
+    // Defaults to <issuer>/saml/metadata.
+    entity_id: nonEmpty.optional(),
+    idp,
+    attributes: z
+      .strictObject({
+        email: nonEmpty.optional(),
+        name: nonEmpty.optional(),
+        groups: nonEmpty.optional(),
+      })
+      .default({}),
+    clock_skew: duration.default(120),
+    max_assertion_age: duration.optional(),
+    allow_idp_initiated: z.boolean().default(false),
+    sign_requests: z.boolean().default(false),
+    sp_private_key: pem('PRIVATE KEY').optional(),
+    sp_certificate: pem('CERTIFICATE').optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.sign_requests && (!s.sp_private_key || !s.sp_certificate)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sign_requests'],
+        message:
+          'signing requests needs sp_private_key and sp_certificate (PEM, e.g. from ${SP_KEY}); or set sign_requests: false',
+      });
+    }
+  });
 
 export const rawConfigSchema = z
   .strictObject({
@@ -170,6 +214,7 @@ export const rawConfigSchema = z
       .strictObject({
         saml: saml.optional(),
         session_ttl: duration.default(8 * 3600),
+        session_idle_timeout: duration.default(3600),
         roles: z.array(role).default([]),
       })
       .optional(),

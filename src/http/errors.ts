@@ -2,24 +2,41 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { htmlResponse, wantsHtml } from './html.js';
+import { errorPageHtml } from './pages/error-page.js';
 
 /**
  * The one place where failures become HTTP responses: a BrokerError becomes
- * its status and an RFC 6749 body; anything else is a 500 that names the
+ * its status and an RFC 6749 body (or, on browser routes and for browsers, a
+ * page with the same public message); anything else is a 500 that names the
  * request id and nothing more (the detail goes to the log).
  */
 export function errorResponse(err: unknown, c: Context, logger: Logger): Response {
   const requestId = c.get('requestId') as string | undefined;
   const e = toBrokerError(err);
+  const html = wantsHtml(c);
   if (!e) {
     logger.error('unhandled error', { requestId, path: c.req.path, error: err });
-    return json(c, 500, {
-      error: 'server_error',
-      error_description: `internal error; quote request id ${requestId ?? '(none)'} to the operator`,
-    });
+    const message = `internal error; quote request id ${requestId ?? '(none)'} to the operator`;
+    if (html) {
+      return htmlResponse(
+        c,
+        errorPageHtml({ code: 'internal', status: 500, message, requestId }),
+        500,
+      );
+    }
+    return json(c, 500, { error: 'server_error', error_description: message });
   }
   if (e.status >= 500) {
     logger.error('request failed', { requestId, path: c.req.path, code: e.code, detail: e.detail });
+  }
+  if (html) {
+    for (const [k, v] of Object.entries(e.headers ?? {})) c.header(k, v);
+    return htmlResponse(
+      c,
+      errorPageHtml({ code: e.code, status: e.status, message: e.message, requestId }),
+      e.status,
+    );
   }
   const headers: Record<string, string> = { ...e.headers };
   if (e.code === 'invalid_client') headers['WWW-Authenticate'] = 'Basic realm="tokenbroker"';

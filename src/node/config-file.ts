@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { Config } from '../config/compile.js';
+import { readSamlMetadataFile } from './saml-metadata.js';
 
 /** The example config shipped with the package, used until the demo lands. */
 export function bundledConfigPath(): string {
@@ -52,5 +53,7 @@ export function loadConfigFile(
       },
     ]);
   }
-  return { path, config: parseConfig(text, { source: path, env }) };
+  const config = parseConfig(text, { source: path, env });
+  readSamlMetadataFile(config, path, dirname(path));
+  return { path, config };
 }

@@ -83,4 +83,16 @@ CREATE INDEX sessions_subject ON sessions (subject);
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 `,
   },
+  {
+    version: 2,
+    name: 'saml_requests',
+    sql: `
+CREATE TABLE saml_requests (
+  id TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX saml_requests_expiry ON saml_requests (expires_at);
+`,
+  },
 ];

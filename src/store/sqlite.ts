@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
+import { setImmediate } from 'node:timers';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 import type {
@@ -11,6 +12,7 @@ import type {
   Store,
   StoredAuditEvent,
   StoredKey,
+  StoredSession,
 } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -78,6 +80,11 @@ const auditFromRow = (r: Row): StoredAuditEvent => ({
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmts;
+  private pending: Array<{
+    fn: () => unknown;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }> = [];
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -130,6 +137,20 @@ export class SqliteStore implements Store {
       ),
       claim: db.prepare('INSERT OR IGNORE INTO replay_guard (key, expires_at) VALUES (?, ?)'),
       pruneReplay: db.prepare('DELETE FROM replay_guard WHERE expires_at <= ?'),
+      insertSession: db.prepare(
+        `INSERT INTO sessions (id_sha256, subject, data, created_at, last_seen_at, expires_at)
+         VALUES (@idSha256, @subject, @data, @createdAt, @lastSeenAt, @expiresAt)`,
+      ),
+      getSession: db.prepare('SELECT * FROM sessions WHERE id_sha256 = ?'),
+      touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_sha256 = ?'),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE id_sha256 = ?'),
+      deleteSubjectSessions: db.prepare('DELETE FROM sessions WHERE subject = ?'),
+      insertSamlRequest: db.prepare(
+        'INSERT OR REPLACE INTO saml_requests (id, value, expires_at) VALUES (?, ?, ?)',
+      ),
+      getSamlRequest: db.prepare('SELECT value FROM saml_requests WHERE id = ? AND expires_at > ?'),
+      deleteSamlRequest: db.prepare('DELETE FROM saml_requests WHERE id = ? RETURNING value'),
+      pruneSamlRequests: db.prepare('DELETE FROM saml_requests WHERE expires_at <= ?'),
       pruneTokens: db.prepare('DELETE FROM issued_tokens WHERE expires_at <= ?'),
       pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
       pruneAudit: db.prepare('DELETE FROM audit_events WHERE time < ?'),
@@ -141,6 +162,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.pending.length && this.db.open) this.flush(); // settle queued writes first
     if (this.db.open) this.db.close();
   }
 
@@ -181,10 +203,10 @@ export class SqliteStore implements Store {
   }
 
   async recordIssue(token: IssuedToken, audit: AuditEvent): Promise<void> {
-    this.db.transaction(() => {
+    return this.write(() => {
       this.stmts.insertToken.run({ ...token, scopes: JSON.stringify(token.scopes) });
       this.insertAudit(audit);
-    })();
+    });
   }
 
   async getToken(jti: string): Promise<IssuedToken | undefined> {
@@ -234,7 +256,7 @@ export class SqliteStore implements Store {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    this.insertAudit(event);
+    return this.write(() => this.insertAudit(event));
   }
 
   async queryAudit(filter: AuditFilter): Promise<StoredAuditEvent[]> {
@@ -257,12 +279,95 @@ export class SqliteStore implements Store {
   }
 
   async claimOnce(key: string, expiresAt: number): Promise<boolean> {
-    return this.stmts.claim.run(key, expiresAt).changes === 1;
+    return this.write(() => this.stmts.claim.run(key, expiresAt).changes === 1);
+  }
+
+  /**
+   * Group commit for the hot path: writes that arrive in the same turn of the
+   * event loop share one transaction, so one fsync (synchronous=FULL) serves
+   * them all. Each write runs in its own savepoint, so one failure rolls back
+   * only itself; every promise settles after the commit, never before.
+   */
+  private write<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const op of batch) {
+          try {
+            results.push({ ok: true, value: this.db.transaction(op.fn)() });
+          } catch (error) {
+            results.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      for (const op of batch) op.reject(error);
+      return;
+    }
+    batch.forEach((op, i) => {
+      const r = results[i]!;
+      if (r.ok) op.resolve(r.value);
+      else op.reject(r.error);
+    });
+  }
+
+  async createSession(session: StoredSession): Promise<void> {
+    this.stmts.insertSession.run({ ...session, data: JSON.stringify(session.data) });
+  }
+
+  async getSession(idSha256: string): Promise<StoredSession | undefined> {
+    const r = this.stmts.getSession.get(idSha256) as Row | undefined;
+    return (
+      r && {
+        idSha256: r.id_sha256 as string,
+        subject: r.subject as string,
+        data: JSON.parse(r.data as string) as Record<string, unknown>,
+        createdAt: r.created_at as number,
+        lastSeenAt: r.last_seen_at as number,
+        expiresAt: r.expires_at as number,
+      }
+    );
+  }
+
+  async touchSession(idSha256: string, lastSeenAt: number): Promise<void> {
+    this.stmts.touchSession.run(lastSeenAt, idSha256);
+  }
+
+  async deleteSession(idSha256: string): Promise<void> {
+    this.stmts.deleteSession.run(idSha256);
+  }
+
+  async deleteSubjectSessions(subject: string): Promise<number> {
+    return this.stmts.deleteSubjectSessions.run(subject).changes;
+  }
+
+  async saveSamlRequest(id: string, value: string, expiresAt: number): Promise<void> {
+    this.stmts.insertSamlRequest.run(id, value, expiresAt);
+  }
+
+  async getSamlRequest(id: string, now: number): Promise<string | undefined> {
+    const r = this.stmts.getSamlRequest.get(id, now) as Row | undefined;
+    return r?.value as string | undefined;
+  }
+
+  async deleteSamlRequest(id: string): Promise<string | undefined> {
+    const r = this.stmts.deleteSamlRequest.get(id) as Row | undefined;
+    return r?.value as string | undefined;
   }
 
   async prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts> {
     return this.db.transaction(() => ({
-      replayGuards: this.stmts.pruneReplay.run(now).changes,
+      replayGuards:
+        this.stmts.pruneReplay.run(now).changes + this.stmts.pruneSamlRequests.run(now).changes,
       tokens: this.stmts.pruneTokens.run(now).changes,
       sessions: this.stmts.pruneSessions.run(now).changes,
       auditEvents: this.stmts.pruneAudit.run(now - auditRetentionSeconds).changes,

@@ -40,7 +40,29 @@ export interface Store {
    */
   claimOnce(key: string, expiresAt: number): Promise<boolean>;
 
-  /** Removes expired replay guards, expired tokens and sessions, and audit rows past retention. */
+  /** Sessions of the person's page. Only the SHA-256 of a session id is ever stored. */
+  createSession(session: StoredSession): Promise<void>;
+  getSession(idSha256: string): Promise<StoredSession | undefined>;
+  touchSession(idSha256: string, lastSeenAt: number): Promise<void>;
+  deleteSession(idSha256: string): Promise<void>;
+  /** Ends every session of a subject (SCIM deactivation, "log out everywhere"); returns how many. */
+  deleteSubjectSessions(subject: string): Promise<number>;
+
+  /**
+   * SAML AuthnRequest ids awaiting their response (InResponseTo). In the
+   * database, not in memory, so a login started on one instance can finish
+   * on another or after a restart.
+   */
+  saveSamlRequest(id: string, value: string, expiresAt: number): Promise<void>;
+  /** The stored value while `now` is before its expiry, else undefined. */
+  getSamlRequest(id: string, now: number): Promise<string | undefined>;
+  /** Deletes the id (each is single-use); returns its value if it was there. */
+  deleteSamlRequest(id: string): Promise<string | undefined>;
+
+  /**
+   * Removes expired replay guards (and expired SAML request ids, counted with
+   * them), expired tokens and sessions, and audit rows past retention.
+   */
   prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts>;
 }
 
@@ -104,6 +126,17 @@ export interface AuditFilter {
   outcome?: AuditOutcome;
   event?: string;
   limit?: number;
+}
+
+export interface StoredSession {
+  idSha256: string;
+  subject: string;
+  /** JSON-serialisable session content (identity, claims, CSRF token). */
+  data: Record<string, unknown>;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Absolute expiry; the idle timeout is checked against lastSeenAt. */
+  expiresAt: number;
 }
 
 export interface PruneCounts {

@@ -1,0 +1,51 @@
+import type { Context, MiddlewareHandler } from 'hono';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Set by browser routes: errors there render as a page, not as JSON. */
+    errorFormat: 'html' | 'json';
+  }
+}
+
+/** Marks the routes below as browser routes (HTML error pages). */
+export function htmlErrors(): MiddlewareHandler {
+  return async function markHtml(c, next) {
+    c.set('errorFormat', 'html');
+    await next();
+  };
+}
+
+export function wantsHtml(c: Context): boolean {
+  if (c.get('errorFormat') === 'html') return true;
+  return c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
+}
+
+/**
+ * No inline script or style anywhere: the page's code is /static/tokenbroker.js.
+ * `form-action` also names where a form may redirect to (the IdP's logout).
+ */
+export function contentSecurityPolicy(formTargets: string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    `form-action 'self'${formTargets.map((t) => ` ${t}`).join('')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/** An HTML page; headers set earlier on `c` (Set-Cookie) are kept. */
+export function htmlResponse(
+  c: Context,
+  body: string,
+  status: number,
+  options: { formTargets?: string[] } = {},
+): Response {
+  c.header('Cache-Control', 'no-store');
+  c.header('Content-Security-Policy', contentSecurityPolicy(options.formTargets));
+  c.header('Content-Type', 'text/html; charset=utf-8');
+  return c.body(`<!doctype html>${body}`, status as 200);
+}

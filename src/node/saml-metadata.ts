@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../config/compile.js';
+import { ConfigError } from '../config/load.js';
+
+/**
+ * Reads sso.saml.idp.metadata_file (relative to the config file's folder)
+ * into the config, so the runtime-agnostic core never touches the disk.
+ */
+export function readSamlMetadataFile(config: Config, configPath: string, baseDir: string): void {
+  const idp = config.sso?.saml?.idp;
+  if (!idp?.metadataFile) return;
+  const file = resolve(baseDir, idp.metadataFile);
+  try {
+    idp.metadataXml = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(configPath, [
+      {
+        path: 'sso.saml.idp.metadata_file',
+        message:
+          code === 'ENOENT'
+            ? `file not found: ${file} (download the IdP's SAML metadata XML there, or use metadata_url)`
+            : `cannot read ${file} (${code ?? String(e)})`,
+      },
+    ]);
+  }
+}

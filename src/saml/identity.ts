@@ -1,0 +1,76 @@
+import type { Role, Saml } from '../config/compile.js';
+import { BrokerError } from '../errors.js';
+import type { GrantSet } from '../policy/grants.js';
+import type { SamlAttribute, VerifiedAssertion } from './assertion.js';
+
+/** Who logged in, as the session keeps it. */
+export interface Identity {
+  email: string;
+  name: string | undefined;
+  groups: string[];
+  /**
+   * Every value a role's `when` can test, by key: `email`, `name`, `groups`,
+   * `nameid`, and each attribute under its Name and its FriendlyName.
+   */
+  claims: Record<string, string[]>;
+}
+
+const EMAIL = /^[^\s@<>"'\\]+@[^\s@<>"'\\]+\.[^\s@<>"'\\]+$/;
+const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+// Caps keep a session row small even when an IdP sends every group there is.
+const MAX_VALUES = 500;
+const MAX_ATTRIBUTES = 100;
+
+function lookup(attributes: SamlAttribute[], names: string[]): string[] {
+  for (const n of names) {
+    const hit = attributes.find((a) => a.name === n || a.friendlyName === n);
+    if (hit && hit.values.length) return hit.values;
+  }
+  return [];
+}
+
+export function mapIdentity(a: VerifiedAssertion, saml: Saml): Identity {
+  const fromAttribute = lookup(a.attributes, saml.attributes.email)[0];
+  const fromNameId = a.nameIdFormat === EMAIL_FORMAT || EMAIL.test(a.nameId) ? a.nameId : undefined;
+  const raw = fromAttribute ?? fromNameId;
+  // Lower case: IdPs compare addresses case-insensitively, and `sub` must be stable.
+  const email = raw?.toLowerCase();
+  if (!email || !EMAIL.test(email)) {
+    throw new BrokerError(
+      'saml_invalid',
+      `the IdP sent no email address for you: send NameID in emailAddress format, or an attribute named ${saml.attributes.email[0]} (sso.saml.attributes.email)`,
+      { detail: { check: 'email', nameIdFormat: a.nameIdFormat ?? null } },
+    );
+  }
+  const name = lookup(a.attributes, saml.attributes.name)[0];
+  const groups = lookup(a.attributes, saml.attributes.groups).slice(0, MAX_VALUES);
+
+  const claims: Record<string, string[]> = {};
+  for (const at of a.attributes.slice(0, MAX_ATTRIBUTES)) {
+    const values = at.values.slice(0, MAX_VALUES);
+    claims[at.name] = values;
+    if (at.friendlyName) claims[at.friendlyName] = values;
+  }
+  claims.nameid = [a.nameId];
+  claims.email = [email];
+  claims.name = name ? [name] : [];
+  claims.groups = groups;
+  return { email, name, groups, claims };
+}
+
+/**
+ * Roles whose every condition holds. SAML attributes are multi-valued, so a
+ * condition holds when any one value of its attribute matches (a person is
+ * in `ml-engineers` if that is one of their groups).
+ */
+export function matchRoles(roles: readonly Role[], claims: Record<string, string[]>): Role[] {
+  return roles.filter((r) =>
+    r.conditions.every((c) => (claims[c.claim] ?? []).some((v) => c.test(v))),
+  );
+}
+
+export function roleGrants(roles: readonly Role[]): GrantSet[] {
+  return roles.map((r) => ({ source: r.name, scopes: r.grant, maxTtl: r.maxTtl }));
+}
+
+export const personSubject = (email: string) => `user:${email}`;

@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { b64, signElement, unb64 } from '../helpers/saml-idp.js';
+import { selfSignedCert } from '../helpers/x509.js';
+import {
+  ACS_URL,
+  SP_ENTITY_ID,
+  sessionCookie,
+  startSamlBroker,
+  type SamlTestBroker,
+} from '../helpers/saml-broker.js';
+
+/**
+ * Every attack gets its own login request (a fresh InResponseTo), so the
+ * response fails for the attack's reason and for no other.
+ */
+let t: SamlTestBroker;
+beforeAll(async () => {
+  t = await startSamlBroker();
+});
+afterAll(() => t.cleanup());
+
+const forger = selfSignedCert('forger');
+const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
+
+/** An unsigned assertion for mallory, to smuggle next to a signed one. */
+const evilAssertion = (id = '_evil') =>
+  `<saml:Assertion xmlns:saml="${SAML_NS}" ID="${id}" Version="2.0" IssueInstant="2026-01-15T12:00:00Z"><saml:Issuer>https://idp.test/metadata</saml:Issuer><saml:Subject><saml:NameID>mallory@example.com</saml:NameID></saml:Subject></saml:Assertion>`;
+
+const signedAssertionOf = (xml: string) => /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(xml)![0];
+
+interface Attack {
+  name: string;
+  /** Builds the posted SAMLResponse from a fresh request id. */
+  build: (inResponseTo: string) => string;
+  message: RegExp;
+}
+
+const signedXml = (irt: string, o: Parameters<SamlTestBroker['response']>[0] = {}) =>
+  unb64(t.response({ inResponseTo: irt, ...o }));
+
+const attacks: Attack[] = [
+  {
+    name: 'an unsigned assertion',
+    build: (irt) => t.response({ inResponseTo: irt, signAssertion: false }),
+    message: /not signed by the IdP's certificate/,
+  },
+  {
+    name: 'an assertion signed by another key',
+    build: (irt) => t.response({ inResponseTo: irt, key: forger }),
+    message: /not signed by the IdP's certificate/,
+  },
+  {
+    name: 'a signed response wrapping an unsigned assertion',
+    build: (irt) => t.response({ inResponseTo: irt, signAssertion: false, signResponse: true }),
+    message: /not signed by the IdP's certificate/,
+  },
+  {
+    name: 'XSW: an evil assertion before the signed one',
+    build: (irt) => {
+      const xml = signedXml(irt);
+      return b64(xml.replace('<saml:Assertion', `${evilAssertion()}<saml:Assertion`));
+    },
+    message: /exactly one Assertion/,
+  },
+  {
+    name: 'XSW: an evil assertion after the signed one',
+    build: (irt) =>
+      b64(signedXml(irt).replace('</samlp:Response>', `${evilAssertion()}</samlp:Response>`)),
+    message: /exactly one Assertion/,
+  },
+  {
+    name: 'XSW: an evil assertion inside the signed one (Advice)',
+    build: (irt) =>
+      b64(
+        signedXml(irt).replace(
+          '<saml:AttributeStatement>',
+          `<saml:Advice>${evilAssertion()}</saml:Advice><saml:AttributeStatement>`,
+        ),
+      ),
+    message: /exactly one Assertion/,
+  },
+  {
+    name: 'XSW: the signature moved to an evil assertion, the signed one hidden in its ds:Object',
+    build: (irt) => {
+      const xml = signedXml(irt);
+      const signed = signedAssertionOf(xml);
+      const id = /ID="([^"]+)"/.exec(signed)![1]!;
+      const signature = /<Signature[\s\S]*<\/Signature>/.exec(signed)![0];
+      const evil = evilAssertion(id).replace(
+        '</saml:Issuer>',
+        `</saml:Issuer>${signature.replace('</Signature>', `<Object>${signed.replace(signature, '')}</Object></Signature>`)}`,
+      );
+      return b64(xml.replace(signed, evil));
+    },
+    message: /exactly one Assertion/,
+  },
+  {
+    name: 'XSW: the signed assertion moved into samlp:Extensions, an evil one in its place',
+    build: (irt) => {
+      const xml = signedXml(irt);
+      const signed = signedAssertionOf(xml);
+      return b64(
+        xml
+          .replace(signed, evilAssertion())
+          .replace(
+            '<samlp:Status>',
+            `<samlp:Extensions>${signed}</samlp:Extensions><samlp:Status>`,
+          ),
+      );
+    },
+    message: /exactly one Assertion/,
+  },
+  {
+    name: 'two validly signed assertions',
+    build: (irt) => {
+      const second = signedAssertionOf(
+        signedXml(irt, { assertionId: '_second', nameId: 'mallory@example.com' }),
+      );
+      return b64(signedXml(irt).replace('</samlp:Response>', `${second}</samlp:Response>`));
+    },
+    message: /exactly one Assertion/,
+  },
+  {
+    name: 'a comment injected into the NameID',
+    build: (irt) =>
+      b64(
+        signedXml(irt, {
+          nameId: 'alice@example.com.evil.com',
+          attributes: { groups: ['ml-engineers'] },
+        }).replace(
+          'alice@example.com.evil.com</saml:NameID>',
+          'alice@example.com<!---->.evil.com</saml:NameID>',
+        ),
+      ),
+    message: /XML comment/,
+  },
+  {
+    name: 'a DOCTYPE with an internal entity',
+    build: (irt) => b64(`<!DOCTYPE r [<!ENTITY who "alice@example.com">]>${signedXml(irt)}`),
+    message: /DOCTYPE/,
+  },
+  {
+    name: 'an external DTD',
+    build: (irt) =>
+      b64(`<!DOCTYPE samlp:Response SYSTEM "http://evil.test/x.dtd">${signedXml(irt)}`),
+    message: /DOCTYPE/,
+  },
+  {
+    name: 'a failed top-level status around a signed assertion',
+    build: (irt) =>
+      t.response({ inResponseTo: irt, statusCode: 'urn:oasis:names:tc:SAML:2.0:status:Responder' }),
+    message: /did not log you in \(status Responder\)/,
+  },
+  {
+    name: 'a wrong Audience',
+    build: (irt) => t.response({ inResponseTo: irt, audience: 'https://other-sp.test' }),
+    message: new RegExp(`meant for another application.*${SP_ENTITY_ID}`),
+  },
+  {
+    name: 'a wrong Destination',
+    build: (irt) => t.response({ inResponseTo: irt, destination: 'https://other-sp.test/acs' }),
+    message: new RegExp(`addressed to https://other-sp.test/acs.*${ACS_URL}`),
+  },
+  {
+    name: 'a wrong Recipient',
+    build: (irt) => t.response({ inResponseTo: irt, recipient: 'https://other-sp.test/acs' }),
+    message: /assertion is addressed to https:\/\/other-sp.test\/acs/,
+  },
+  {
+    name: 'a wrong Issuer',
+    build: (irt) => t.response({ inResponseTo: irt, issuer: 'https://evil-idp.test' }),
+    message: /comes from https:\/\/evil-idp.test, not from the configured IdP/,
+  },
+  {
+    name: 'a wrong Issuer on the assertion only',
+    build: (irt) => {
+      const xml = t.idp.responseXml({ acsUrl: ACS_URL, audience: SP_ENTITY_ID, inResponseTo: irt });
+      const altered = xml.replace(
+        /(<saml:Assertion[^>]*><saml:Issuer>)[^<]*/,
+        '$1https://evil-idp.test',
+      );
+      return b64(signElement(altered, t.idp.keys, "//*[local-name(.)='Assertion']"));
+    },
+    message: /issued by https:\/\/evil-idp.test/,
+  },
+  {
+    name: 'an unsolicited response (no InResponseTo)',
+    build: () => t.response({}),
+    message: /IdP-initiated logins are off/,
+  },
+  {
+    name: 'a response to a request this broker never sent',
+    build: () => t.response({ inResponseTo: '_never-sent' }),
+    message: /does not answer a login started here/,
+  },
+  {
+    name: 'a response signed with SHA-1',
+    build: (irt) => {
+      const xml = signedXml(irt).replace('xmldsig-more#rsa-sha256', 'xmldsig#rsa-sha1');
+      return b64(xml);
+    },
+    message: /SHA-1/,
+  },
+];
+
+describe('SAML ACS refuses attacks', () => {
+  it.each(attacks)('refuses $name, starts no session, audits it', async ({ build, message }) => {
+    const { id } = await t.startLogin();
+    const before = t.sessionCount();
+    const res = await t.postAcs(build(id));
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await res.text();
+    expect(html.replace(/&#39;/g, "'").replace(/&quot;/g, '"')).toMatch(message);
+    expect(sessionCookie(res)).toBeUndefined();
+    expect(t.sessionCount()).toBe(before);
+    const rows = await t.broker.store.queryAudit({ event: 'login.failed' });
+    expect(rows.at(-1)).toMatchObject({ outcome: 'denied', source: 'web' });
+  });
+
+  it('refuses a replayed response (its request id is single-use)', async () => {
+    const { id } = await t.startLogin();
+    const response = t.response({ inResponseTo: id });
+    expect((await t.postAcs(response)).status).toBe(303);
+    const again = await t.postAcs(response);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toMatch(
+      /does not answer a login started here, or it was already used/,
+    );
+  });
+
+  it('refuses a replayed assertion even where unsolicited logins are allowed (assertion ID guard)', async () => {
+    const open = await startSamlBroker({ saml: { allow_idp_initiated: true } });
+    try {
+      const response = open.response({});
+      expect((await open.postAcs(response)).status).toBe(303);
+      const again = await open.postAcs(response);
+      expect(again.status).toBe(400);
+      expect(await again.text()).toContain('already used to log in');
+      expect(open.sessionCount()).toBe(1);
+    } finally {
+      await open.cleanup();
+    }
+  });
+
+  it('never keeps the SAMLResponse in the audit log', async () => {
+    const rows = await t.broker.store.queryAudit({});
+    expect(JSON.stringify(rows)).not.toMatch(/SignatureValue|PHNhbWxw/);
+  });
+});
