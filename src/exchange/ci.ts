@@ -45,20 +45,6 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
     grantMax: decision.maxTtl,
   });
 
-  // Last check before minting, so a token refused for a fixable reason (a scope typo) can be sent again.
-  if (claims.jti !== undefined) {
-    const fresh = await ctx.store.claimOnce(
-      `ci:${provider.name}:${String(claims.jti)}`,
-      claims.exp! + provider.leewaySeconds,
-    );
-    if (!fresh) {
-      throw new BrokerError(
-        'token_replayed',
-        'this CI token was already exchanged: each CI token is accepted once, so request a fresh one in the job',
-      );
-    }
-  }
-
   const ci = Object.fromEntries(
     Object.entries({
       provider: provider.name,
@@ -75,6 +61,20 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
     clientId: provider.name,
     source: 'ci',
     claims: { ci },
+    // Consumed in the issue's own transaction, so a token refused for a fixable
+    // reason (a scope typo) can be sent again, and a replay never issues.
+    once:
+      claims.jti === undefined
+        ? undefined
+        : {
+            key: `ci:${provider.name}:${String(claims.jti)}`,
+            expiresAt: claims.exp! + provider.leewaySeconds,
+            replayed: () =>
+              new BrokerError(
+                'token_replayed',
+                'this CI token was already exchanged: each CI token is accepted once, so request a fresh one in the job',
+              ),
+          },
     audit: {
       ...ctx.request,
       source: 'ci',

@@ -8,6 +8,7 @@ import type {
   AuditFilter,
   IssuedToken,
   NewKey,
+  OneTimeKey,
   PruneCounts,
   Store,
   StoredAuditEvent,
@@ -202,10 +203,12 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async recordIssue(token: IssuedToken, audit: AuditEvent): Promise<void> {
+  async recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTimeKey): Promise<boolean> {
     return this.write(() => {
+      if (once && this.stmts.claim.run(once.key, once.expiresAt).changes !== 1) return false;
       this.stmts.insertToken.run({ ...token, scopes: JSON.stringify(token.scopes) });
       this.insertAudit(audit);
+      return true;
     });
   }
 

@@ -15,8 +15,12 @@ export interface Store {
   /** Deletes retired keys that no unexpired token was signed with; returns their kids. */
   pruneKeys(now: number): Promise<string[]>;
 
-  /** Writes the token row and its audit row in one transaction. */
-  recordIssue(token: IssuedToken, audit: AuditEvent): Promise<void>;
+  /**
+   * Writes the token row and its audit row in one transaction. With `once`,
+   * the one-time value (a CI token's jti) is claimed in the same transaction:
+   * when it was already used nothing is written and the result is false.
+   */
+  recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTimeKey): Promise<boolean>;
   getToken(jti: string): Promise<IssuedToken | undefined>;
   /**
    * Revokes a token and every token narrowed from it; returns the jtis revoked
@@ -64,6 +68,11 @@ export interface Store {
    * them), expired tokens and sessions, and audit rows past retention.
    */
   prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts>;
+}
+
+export interface OneTimeKey {
+  key: string;
+  expiresAt: number;
 }
 
 export interface NewKey {

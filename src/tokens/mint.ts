@@ -14,6 +14,11 @@ export interface MintRequest {
   parentJti?: string | undefined;
   /** Extra claims, e.g. `ci: {provider, repository, ...}`. */
   claims?: Record<string, unknown> | undefined;
+  /**
+   * A one-time value to consume with the issue, atomically (a CI token's
+   * jti); `replayed` makes the error when it was already used.
+   */
+  once?: { key: string; expiresAt: number; replayed: () => Error } | undefined;
   /** Fields of the audit row that the caller knows (policy, client address...). */
   audit: Omit<
     AuditEvent,
@@ -80,16 +85,21 @@ export class Minter {
       revokedAt: null,
       tokenSha256,
     };
-    await store.recordIssue(row, {
-      ...req.audit,
-      time: now,
-      event: 'token.issued',
-      outcome: 'success',
-      subject: req.subject,
-      scopes: req.scopes,
-      tokenSha256,
-      jti,
-    });
+    const recorded = await store.recordIssue(
+      row,
+      {
+        ...req.audit,
+        time: now,
+        event: 'token.issued',
+        outcome: 'success',
+        subject: req.subject,
+        scopes: req.scopes,
+        tokenSha256,
+        jti,
+      },
+      req.once,
+    );
+    if (!recorded) throw req.once!.replayed();
     return { token, jti, expiresIn: req.ttlSeconds, expiresAt: exp, scopes: req.scopes };
   }
 }
