@@ -4,6 +4,7 @@ import { CliError, type CliIO } from './io.js';
 import { auditCommand, keysCommand, revokeCommand } from './admin.js';
 import { configCheckCommand, serveCommand } from './serve.js';
 import { explainCommand } from './explain.js';
+import { exchangeCommand } from './exchange.js';
 
 /**
  * The `tokenbroker` CLI. Exit codes: 0 ok, 1 refused or invalid, 2 usage.
@@ -72,6 +73,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       'e.g. ci:github:repo:acme/models:ref:refs/heads/main or user:alice@example.com',
     )
     .action((opts) => revokeCommand(opts, io));
+
+  program
+    .command('exchange')
+    .description("exchange this CI job's OIDC token for a workspace token; prints the token")
+    .requiredOption('--broker <url>', "the broker's base URL, e.g. https://broker.example.com")
+    .requiredOption('--oidc-token-env <var>', 'environment variable holding the CI OIDC token')
+    .option('--scope <scopes>', 'space-separated scopes to ask for (default: all granted)')
+    .option('--ttl <ttl>', 'lifetime, in seconds or as 15m, 1h (default: the broker default)')
+    .action((opts) => exchangeCommand(opts, io));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,0 +1,84 @@
+import { discover, exchange } from '../client/broker.js';
+import { claimsHint } from '../client/claims.js';
+import { ClientError } from '../client/errors.js';
+import type { HttpDeps } from '../client/http.js';
+import { DEFAULT_RETRY, realSleep, type RetryOptions } from '../client/retry.js';
+import { parseBrokerUrl, parseScopeSetting, parseTtlSetting } from '../client/validate.js';
+import { CliError, type CliIO } from './io.js';
+
+export interface ExchangeOptions {
+  broker: string;
+  oidcTokenEnv: string;
+  scope?: string;
+  ttl?: string;
+}
+
+/** Network and time, injected so tests control retries. */
+export interface ExchangeDeps {
+  fetch: typeof fetch;
+  retry: Omit<RetryOptions, 'onRetry'>;
+  now: () => number;
+}
+
+const realDeps = (): ExchangeDeps => ({
+  fetch: globalThis.fetch.bind(globalThis),
+  retry: { ...DEFAULT_RETRY, sleep: realSleep, random: Math.random },
+  now: () => Date.now(),
+});
+
+/**
+ * `tokenbroker exchange`: the CI action's exchange for any CI that puts an
+ * OIDC token in an environment variable (GitLab `id_tokens`, Buildkite...).
+ * The token alone goes to stdout, for `TOKEN=$(tokenbroker exchange ...)`;
+ * everything else goes to stderr.
+ */
+export async function exchangeCommand(
+  opts: ExchangeOptions,
+  io: CliIO,
+  deps: ExchangeDeps = realDeps(),
+): Promise<void> {
+  const oidcToken = io.env[opts.oidcTokenEnv]?.trim();
+  try {
+    const brokerUrl = parseBrokerUrl(opts.broker, '--broker');
+    const scope = parseScopeSetting(opts.scope ?? '', '--scope');
+    const ttl = parseTtlSetting(opts.ttl ?? '', '--ttl');
+    if (!oidcToken) {
+      throw new ClientError(
+        'usage',
+        `environment variable ${opts.oidcTokenEnv} is empty or not set: in GitLab CI, declare it under the job's id_tokens with aud: ${brokerUrl}`,
+      );
+    }
+    const http: HttpDeps = {
+      fetch: deps.fetch,
+      userAgent: 'tokenbroker-cli',
+      retry: {
+        ...deps.retry,
+        onRetry: ({ attempt, attempts, delayMs, reason }) =>
+          io.stderr(
+            `tokenbroker: ${reason}; try ${attempt + 1} of ${attempts} in ${(delayMs / 1000).toFixed(1)}s\n`,
+          ),
+      },
+    };
+    const meta = await discover(brokerUrl, http);
+    const result = await exchange(
+      {
+        tokenEndpoint: meta.tokenEndpoint,
+        // The CI minted one token for the job; a retry can only resend it.
+        subjectToken: async () => oidcToken,
+        scope,
+        ttl,
+        now: deps.now,
+      },
+      http,
+    );
+    io.stdout(`${result.accessToken}\n`);
+    const until = result.expiresAt?.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    io.stderr(
+      `tokenbroker: token for ${result.scope || '(no scope)'}${until ? `, valid until ${until}` : ''}\n`,
+    );
+  } catch (e) {
+    if (!(e instanceof ClientError)) throw e;
+    const hint = e.code === 'refused' && e.details.status !== 429 ? claimsHint(oidcToken) : '';
+    throw new CliError(`${e.message}${hint}`, e.code === 'usage' ? 2 : 1);
+  }
+}

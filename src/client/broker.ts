@@ -1,0 +1,148 @@
+import { ClientError } from './errors.js';
+import { jsonObject, send, withRetry, type HttpAnswer, type HttpDeps } from './http.js';
+import { urlProblem } from './validate.js';
+
+/**
+ * The broker's public contract as a client sees it: RFC 8414 discovery,
+ * RFC 8693 token exchange of a CI token, RFC 7009 revocation.
+ */
+
+export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+
+export interface BrokerMetadata {
+  tokenEndpoint: string;
+  revocationEndpoint: string | undefined;
+}
+
+export async function discover(brokerUrl: string, deps: HttpDeps): Promise<BrokerMetadata> {
+  const url = `${brokerUrl}/.well-known/oauth-authorization-server`;
+  const what = `GET ${url}`;
+  const answer = await withRetry(deps, `check that the broker at ${brokerUrl} is up`, () =>
+    send(deps, url, { headers: { Accept: 'application/json' } }, what),
+  );
+  if (answer.status !== 200) {
+    throw new ClientError(
+      'protocol',
+      `${what} answered HTTP ${answer.status}: check that ${brokerUrl} is the broker's base URL`,
+      { status: answer.status },
+    );
+  }
+  const meta = jsonObject(answer, what);
+  const tokenEndpoint = endpoint(meta, 'token_endpoint', url);
+  if (!tokenEndpoint) {
+    throw new ClientError(
+      'protocol',
+      `${url} has no token_endpoint: check that ${brokerUrl} is a tokenbroker`,
+    );
+  }
+  return { tokenEndpoint, revocationEndpoint: endpoint(meta, 'revocation_endpoint', url) };
+}
+
+function endpoint(meta: Record<string, unknown>, key: string, from: string): string | undefined {
+  const value = meta[key];
+  if (value === undefined) return undefined;
+  const problem = typeof value === 'string' ? urlProblem(value) : 'is not a string';
+  if (problem) {
+    throw new ClientError(
+      'protocol',
+      `${from}: ${key} ${JSON.stringify(value)} ${problem}; the broker's issuer setting must be its public https URL`,
+    );
+  }
+  return value as string;
+}
+
+export interface ExchangeRequest {
+  tokenEndpoint: string;
+  /**
+   * Called for each try: a CI token is accepted once, so a retry after a lost
+   * answer needs a fresh one where the CI can mint it (GitHub Actions can).
+   */
+  subjectToken: (attempt: number) => Promise<string>;
+  scope: string | undefined;
+  /** Seconds, as a string. */
+  ttl: string | undefined;
+  /** Milliseconds since the epoch; injected so tests fix `expiresAt`. */
+  now: () => number;
+}
+
+export interface ExchangeResult {
+  accessToken: string;
+  /** When the token expires, reckoned from before the request (so never late). */
+  expiresAt: Date | undefined;
+  /** What was granted; the broker says so, or it is what was asked. */
+  scope: string | undefined;
+}
+
+export async function exchange(req: ExchangeRequest, deps: HttpDeps): Promise<ExchangeResult> {
+  const what = `POST ${req.tokenEndpoint}`;
+  const sentAt = req.now();
+  const answer = await withRetry(deps, `check that the broker is up`, async (attempt) => {
+    const form: Record<string, string> = {
+      grant_type: GRANT_TOKEN_EXCHANGE,
+      subject_token: await req.subjectToken(attempt),
+      subject_token_type: TOKEN_TYPE_ID_TOKEN,
+    };
+    if (req.scope) form.scope = req.scope;
+    if (req.ttl) form.ttl = req.ttl;
+    return send(deps, req.tokenEndpoint, formPost(form), what);
+  });
+  if (answer.status >= 400) throw refusal(answer, 'the broker refused the token exchange');
+  const body = jsonObject(answer, what);
+  if (answer.status !== 200 || typeof body.access_token !== 'string' || !body.access_token) {
+    throw new ClientError(
+      'protocol',
+      `${what} answered HTTP ${answer.status} without an access_token`,
+    );
+  }
+  const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : undefined;
+  return {
+    accessToken: body.access_token,
+    expiresAt: expiresIn === undefined ? undefined : new Date(sentAt + expiresIn * 1000),
+    scope: typeof body.scope === 'string' ? body.scope : req.scope,
+  };
+}
+
+/** RFC 7009: the token is its own credential; a 200 means it is dead (or was). */
+export async function revoke(
+  revocationEndpoint: string,
+  token: string,
+  deps: HttpDeps,
+): Promise<void> {
+  const what = `POST ${revocationEndpoint}`;
+  const answer = await withRetry(deps, 'check that the broker is up', () =>
+    send(deps, revocationEndpoint, formPost({ token, token_type_hint: 'access_token' }), what),
+  );
+  if (answer.status !== 200) throw refusal(answer, 'the broker refused the revocation');
+}
+
+function formPost(fields: Record<string, string>) {
+  return {
+    method: 'POST' as const,
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
+    },
+    body: new URLSearchParams(fields).toString(),
+  };
+}
+
+/** A 4xx as a `refused` error that carries the broker's RFC 6749 error body. */
+function refusal(answer: HttpAnswer, what: string): ClientError {
+  let oauthError: string | undefined;
+  let description: string | undefined;
+  try {
+    const body = JSON.parse(answer.text) as Record<string, unknown>;
+    if (typeof body.error === 'string') oauthError = body.error;
+    if (typeof body.error_description === 'string') description = body.error_description;
+  } catch {
+    // not an OAuth error body (a proxy's page, say): the status is all we have
+  }
+  let message = `${what} (HTTP ${answer.status}${oauthError ? ` ${oauthError}` : ''})`;
+  if (description) message += `: ${description}`;
+  if (answer.status === 429) {
+    const after = answer.headers.get('retry-after');
+    message += `; the broker is rate limiting, run the job again${after ? ` in ${after}s` : ' later'}`;
+  }
+  return new ClientError('refused', message, { status: answer.status, oauthError, description });
+}

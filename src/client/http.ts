@@ -1,0 +1,107 @@
+import { ClientError } from './errors.js';
+import { retry, TransientError, type RetryOptions } from './retry.js';
+
+/** What every network call of the client gets injected. */
+export interface HttpDeps {
+  fetch: typeof fetch;
+  retry: RetryOptions;
+  /** Per attempt; a broker that hangs must not hold the CI job until its timeout. */
+  timeoutMs?: number;
+  userAgent: string;
+}
+
+/** An answer below 500 (5xx and network failures are retried instead). */
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * One HTTP call. Network errors, timeouts and 5xx throw TransientError (the
+ * caller retries); a redirect is refused, because following one would send a
+ * credential to a URL the user never configured.
+ */
+export async function send(
+  deps: HttpDeps,
+  url: string,
+  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
+  what: string,
+): Promise<HttpAnswer> {
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let res: Response;
+  let text: string;
+  try {
+    res = await deps.fetch(url, {
+      ...init,
+      headers: { 'User-Agent': deps.userAgent, ...init.headers },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await res.text();
+  } catch (e) {
+    throw new TransientError(`${what} failed: ${networkReason(e, timeoutMs)}`);
+  }
+  if (res.status >= 500) {
+    const retryAfter = Number(res.headers.get('retry-after') ?? 'x');
+    throw new TransientError(
+      `${what} answered HTTP ${res.status}`,
+      Number.isInteger(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+    );
+  }
+  if (res.status >= 300 && res.status < 400) {
+    throw new ClientError(
+      'protocol',
+      `${what} answered a redirect (HTTP ${res.status} to ${res.headers.get('location') ?? '?'}): configure the final URL instead`,
+      { status: res.status },
+    );
+  }
+  return { status: res.status, headers: res.headers, text };
+}
+
+/**
+ * Retries `fn` and turns the last transient failure into an `unavailable`
+ * ClientError whose message ends with `hint` (what the user should check).
+ */
+export async function withRetry<T>(
+  deps: HttpDeps,
+  hint: string,
+  fn: (attempt: number) => Promise<T>,
+): Promise<T> {
+  try {
+    return await retry(fn, deps.retry);
+  } catch (e) {
+    if (!(e instanceof TransientError)) throw e;
+    const tries = deps.retry.attempts;
+    throw new ClientError(
+      'unavailable',
+      `${e.message}${tries > 1 ? ` (tried ${tries} times)` : ''}: ${hint}`,
+    );
+  }
+}
+
+/** Parses a JSON object body, or says which endpoint answered what instead. */
+export function jsonObject(answer: HttpAnswer, what: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(answer.text);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ClientError(
+    'protocol',
+    `${what} answered HTTP ${answer.status} with a body that is not a JSON object`,
+    { status: answer.status },
+  );
+}
+
+function networkReason(e: unknown, timeoutMs: number): string {
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
+    return `no answer within ${Math.round(timeoutMs / 1000)}s`;
+  }
+  // Node's fetch says only "fetch failed"; the cause has ECONNREFUSED, ENOTFOUND...
+  const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { introspect } from '../helpers/broker.js';
+import { runCli } from '../helpers/cli.js';
+import { startStack, type Stack } from '../action/stack.js';
+
+// `tokenbroker exchange` against a real broker on loopback, as a GitLab job
+// would run it with an `id_tokens` variable.
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack.close());
+
+const exchange = (args: string[], env: Record<string, string | undefined>) =>
+  runCli(['exchange', ...args], { cwd: process.cwd(), env });
+
+describe('tokenbroker exchange', () => {
+  it('prints the token, and only the token, on stdout', async () => {
+    const oidc = await stack.issuer.github({ aud: stack.brokerUrl });
+    const r = await exchange(
+      [
+        '--broker',
+        `${stack.brokerUrl}/`,
+        '--oidc-token-env',
+        'CI_ID_TOKEN',
+        '--scope',
+        'write:models/acme/bert',
+        '--ttl',
+        '5m',
+      ],
+      { CI_ID_TOKEN: oidc },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(r.stderr).toMatch(
+      /^tokenbroker: token for write:models\/acme\/bert, valid until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/,
+    );
+    const claims = await introspect(stack.broker, r.stdout.trim());
+    expect(claims).toMatchObject({ active: true, scope: 'write:models/acme/bert' });
+    expect((claims.exp as number) - (claims.iat as number)).toBe(300);
+  });
+
+  it('exits 1 with the refusal and the claims when no policy matches', async () => {
+    const oidc = await stack.issuer.github({ aud: stack.brokerUrl, repository: 'acme/other' });
+    const r = await exchange(['--broker', stack.brokerUrl, '--oidc-token-env', 'T'], { T: oidc });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(
+      /^tokenbroker: the broker refused the token exchange \(HTTP 400 invalid_grant\): no trust policy matched/,
+    );
+    expect(r.stderr).toContain('The CI token presented: ');
+    expect(r.stderr).toContain('repository=acme/other');
+  });
+
+  it.each([
+    ['no --broker', ['--oidc-token-env', 'T'], "required option '--broker <url>' not specified"],
+    [
+      'no --oidc-token-env',
+      ['--broker', 'https://b.test'],
+      "required option '--oidc-token-env <var>'",
+    ],
+    [
+      'an unset token variable',
+      ['--broker', 'https://b.test', '--oidc-token-env', 'NOPE'],
+      "tokenbroker: environment variable NOPE is empty or not set: in GitLab CI, declare it under the job's id_tokens with aud: https://b.test",
+    ],
+    [
+      'a bad ttl',
+      ['--broker', 'https://b.test', '--oidc-token-env', 'T', '--ttl', 'soon'],
+      'tokenbroker: --ttl "soon" is not a lifetime: give seconds (900) or a duration (90s, 15m, 1h)',
+    ],
+    [
+      'plain http to another machine',
+      ['--broker', 'http://b.test', '--oidc-token-env', 'T'],
+      'tokenbroker: --broker "http://b.test" uses plain http: use https',
+    ],
+    [
+      'a malformed scope',
+      ['--broker', 'https://b.test', '--oidc-token-env', 'T', '--scope', 'everything'],
+      'tokenbroker: --scope: "everything" is not a scope',
+    ],
+  ])('exits 2 on %s, before any request', async (_name, args, message) => {
+    const before = Object.values(stack.hits).reduce((a, b) => a + b, 0);
+    const r = await exchange(args, { T: 'x.y.z' });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(message);
+    expect(Object.values(stack.hits).reduce((a, b) => a + b, 0)).toBe(before);
+  });
+});
