@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../clock.js';
 import { BrokerError, isBrokerError } from '../errors.js';
 import { mapIdentity, matchRoles, personSubject, type Identity } from '../saml/identity.js';
+import type { LogoutRequest } from '../saml/logout.js';
 import { checkReturnTo, safeRelayState } from '../saml/return-to.js';
 import type { VerifiedAssertion } from '../saml/assertion.js';
 import { csrfMatches } from '../sessions/sessions.js';
@@ -13,7 +14,7 @@ import { page, type SsoContext } from './sso.js';
 
 /** GET /saml/metadata, GET /saml/login, POST /saml/acs, POST /saml/logout, /saml/slo. */
 export function samlRoutes(ctx: SsoContext): Hono {
-  const { deps, sp, sessions } = ctx;
+  const { deps, sp, sessions, binding } = ctx;
   const app = new Hono();
   const audit = (c: Context, event: Parameters<typeof deps.store.appendAudit>[0]) =>
     deps.store.appendAudit({ source: 'web', ...requestInfo(c, deps), ...event });
@@ -28,7 +29,8 @@ export function samlRoutes(ctx: SsoContext): Hono {
     '/saml/login',
     page(async (c) => {
       const returnTo = checkReturnTo(c.req.query('return_to'));
-      const url = await sp.loginUrl(returnTo);
+      // The request id goes into this browser's cookie, not the database.
+      const url = await sp.loginUrl(returnTo, binding.start(c));
       c.header('Cache-Control', 'no-store');
       return c.redirect(url, 302);
     }),
@@ -41,8 +43,13 @@ export function samlRoutes(ctx: SsoContext): Hono {
       const now = nowSeconds(deps.clock);
       let assertion: VerifiedAssertion;
       let identity: Identity;
+      let requestId: string | undefined;
       try {
-        assertion = await sp.consume(required(params, 'SAMLResponse'));
+        assertion = await sp.consume(required(params, 'SAMLResponse'), (inResponseTo) => {
+          const pending = binding.require(c, inResponseTo);
+          requestId = pending.id;
+          return pending;
+        });
         identity = mapIdentity(assertion, ctx.saml);
       } catch (e) {
         if (isBrokerError(e) && e.status < 500) {
@@ -80,6 +87,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
           sessionIndex: assertion.sessionIndex,
         },
       });
+      if (requestId) binding.finish(c, requestId);
       await audit(c, {
         time: now,
         event: 'login',
@@ -119,22 +127,107 @@ export function samlRoutes(ctx: SsoContext): Hono {
     }),
   );
 
-  // Where the IdP's single logout returns the browser. Nothing here changes
-  // state (the session already ended), so nothing here needs trusting.
-  const loggedOut = page((c) =>
-    htmlResponse(
-      c,
-      renderPage(
+  // SAML single logout, both ways. The IdP sends a LogoutRequest here
+  // (HTTP-Redirect or HTTP-POST binding): once it is verified, the sessions
+  // of that person end and the IdP gets a LogoutResponse. Without one, this
+  // is where a logout started here lands, and the page says what is true of
+  // this browser.
+  const slo = page(async (c) => {
+    let input: Parameters<typeof sp.logoutRequest>[0] | undefined;
+    let relayState: string | undefined;
+    if (c.req.method === 'GET') {
+      const query = c.req.query();
+      if (query.SAMLRequest) {
+        input = { binding: 'redirect', query, rawQuery: new URL(c.req.url).search.slice(1) };
+        relayState = query.RelayState;
+      }
+    } else {
+      const params = await readParams(c);
+      if (params.SAMLRequest) {
+        input = { binding: 'post', samlRequest: params.SAMLRequest };
+        relayState = params.RelayState;
+      }
+    }
+    c.header('Cache-Control', 'no-store');
+    if (!input) return sloPage(c, (await sessions.read(c)) !== undefined);
+
+    const now = nowSeconds(deps.clock);
+    let request: LogoutRequest;
+    try {
+      request = await sp.logoutRequest(input);
+    } catch (e) {
+      if (isBrokerError(e) && e.status < 500) {
+        await audit(c, {
+          time: now,
+          event: 'logout.failed',
+          outcome: 'denied',
+          reason: `${e.code}: ${e.message}`,
+          detail: e.detail ?? null,
+        });
+      }
+      throw e;
+    }
+    const { subjects, ended } = await endSessionsNamed(c, request);
+    await audit(c, {
+      time: now,
+      event: 'logout.idp',
+      outcome: subjects.length ? 'success' : 'denied',
+      subject: subjects[0] ?? null,
+      ...(subjects.length ? {} : { reason: 'no session matches the NameID of the logout request' }),
+      detail: { requestId: request.id, sessions: ended, subjects },
+    });
+    const url = await sp.logoutResponseUrl(request, relayState, subjects.length > 0);
+    if (url) return c.redirect(url, c.req.method === 'GET' ? 302 : 303);
+    return sloPage(c, false);
+  });
+
+  /**
+   * Ends the sessions a verified LogoutRequest names: this browser's session
+   * if it is that NameID's, and every session of the person whose email
+   * address the NameID is (the usual emailAddress NameID). An opaque NameID
+   * arriving without this browser's session cookie names nobody we can find.
+   */
+  async function endSessionsNamed(
+    c: Context,
+    request: LogoutRequest,
+  ): Promise<{ subjects: string[]; ended: number }> {
+    const subjects = new Set<string>();
+    const own = await sessions.read(c);
+    if (own && own.data.idp.nameId === request.nameId) {
+      subjects.add(own.subject);
+      await sessions.end(c);
+    }
+    if (EMAIL.test(request.nameId)) subjects.add(personSubject(request.nameId.toLowerCase()));
+    let ended = own && subjects.has(own.subject) ? 1 : 0;
+    for (const subject of subjects) ended += await deps.store.deleteSubjectSessions(subject);
+    return { subjects: [...subjects], ended };
+  }
+
+  app.get('/saml/slo', slo);
+  app.post('/saml/slo', slo);
+  return app;
+}
+
+const EMAIL = /^[^\s@<>"'\\]+@[^\s@<>"'\\]+\.[^\s@<>"'\\]+$/;
+
+function sloPage(c: Context, stillLoggedIn: boolean): Response {
+  return htmlResponse(
+    c,
+    renderPage(
+      stillLoggedIn ? (
+        <MessagePage
+          title="You are still logged in"
+          message="This browser still has a session on this broker. To end it, use Log out on your page."
+          action={{ href: '/', label: 'Go to your page' }}
+        />
+      ) : (
         <MessagePage
           title="You are logged out"
-          message="Your session on this broker has ended. Tokens you created stay valid until they expire or you revoke them."
+          message="This browser has no session on this broker. Tokens you created stay valid until they expire or you revoke them."
           action={{ href: '/saml/login', label: 'Log in again' }}
-        />,
+        />
       ),
-      200,
     ),
+    200,
   );
-  app.get('/saml/slo', loggedOut);
-  app.post('/saml/slo', loggedOut);
-  return app;
 }

@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { AppDeps } from '../app.js';
 import type { Saml, Sso } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
+import { LoginBinding } from '../saml/login-binding.js';
 import { ServiceProvider } from '../saml/sp.js';
 import { Sessions, type Session } from '../sessions/sessions.js';
 import { assetRoutes } from './pages/assets.js';
@@ -15,6 +16,8 @@ export interface SsoContext {
   saml: Saml;
   sp: ServiceProvider;
   sessions: Sessions;
+  /** Binds each SAML login to the browser that started it (login CSRF). */
+  binding: LoginBinding;
 }
 
 /**
@@ -53,6 +56,10 @@ export function ssoRoutes(deps: AppDeps): Hono {
       clock: deps.clock,
       ttl: sso.sessionTtl,
       idleTimeout: sso.sessionIdleTimeout,
+      secure: deps.config.issuer.startsWith('https:'),
+    }),
+    binding: new LoginBinding({
+      clock: deps.clock,
       secure: deps.config.issuer.startsWith('https:'),
     }),
   };

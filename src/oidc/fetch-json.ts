@@ -1,6 +1,7 @@
 /**
- * Fetches a small JSON document from an OIDC issuer: redirects refused (a
- * redirect could move key material to a host the operator never trusted),
+ * Fetches a small document (JSON from an OIDC issuer, SAML IdP metadata):
+ * redirects
+ * refused (a redirect could move key material to a host the operator never trusted),
  * the body capped, and a time limit.
  */
 export class FetchProblem extends Error {
@@ -18,11 +19,36 @@ export async function fetchJson(
   url: string,
   options: { maxBytes: number; timeoutMs?: number },
 ): Promise<FetchedJson> {
+  const { text, headers } = await fetchCapped(fetchImpl, url, {
+    ...options,
+    accept: 'application/json',
+  });
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new FetchProblem(`${url} did not answer JSON`);
+  }
+  const m = /(?:^|,)\s*max-age=(\d+)/i.exec(headers.get('cache-control') ?? '');
+  const noStore = /no-store|no-cache/i.test(headers.get('cache-control') ?? '');
+  return { body, maxAge: noStore ? 0 : m ? Number(m[1]) : undefined };
+}
+
+/**
+ * GETs a small text document the same way: redirects refused, a 2xx
+ * required, the body read as a stream and refused once past `maxBytes`.
+ * Throws FetchProblem with a message that names the URL.
+ */
+export async function fetchCapped(
+  fetchImpl: typeof fetch,
+  url: string,
+  options: { maxBytes: number; timeoutMs?: number; accept: string },
+): Promise<{ text: string; headers: Headers }> {
   let res: Response;
   try {
     res = await fetchImpl(url, {
       redirect: 'manual',
-      headers: { Accept: 'application/json' },
+      headers: { Accept: options.accept },
       signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
     });
   } catch (e) {
@@ -36,19 +62,11 @@ export async function fetchJson(
     await res.body?.cancel();
     throw new FetchProblem(`${url} answered ${res.status}`);
   }
-  const text = await readCapped(res, options.maxBytes, url);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new FetchProblem(`${url} did not answer JSON`);
-  }
-  const m = /(?:^|,)\s*max-age=(\d+)/i.exec(res.headers.get('cache-control') ?? '');
-  const noStore = /no-store|no-cache/i.test(res.headers.get('cache-control') ?? '');
-  return { body, maxAge: noStore ? 0 : m ? Number(m[1]) : undefined };
+  return { text: await readCapped(res, options.maxBytes, url), headers: res.headers };
 }
 
-async function readCapped(res: Response, maxBytes: number, url: string): Promise<string> {
+/** Reads a response body as UTF-8 text, refusing it once past `maxBytes`. */
+export async function readCapped(res: Response, maxBytes: number, url: string): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
     await res.body?.cancel();

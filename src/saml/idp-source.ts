@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import type { Saml } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { MetadataError, idpFromConfig, parseIdpMetadata, type IdpSettings } from './metadata.js';
+import { fetchCapped } from '../oidc/fetch-json.js';
+import { idpFromConfig, parseIdpMetadata, type IdpSettings } from './metadata.js';
 
 /** Metadata from a URL is re-read this often, so a certificate rotation reaches us. */
 const REFRESH_MS = 60 * 60 * 1000;
@@ -71,14 +72,13 @@ export class IdpSource {
   }
 
   private async fetchMetadata(url: string): Promise<IdpSettings> {
-    const res = await this.fetchImpl(url, {
-      headers: { Accept: 'application/samlmetadata+xml, application/xml, text/xml' },
-      redirect: 'follow',
-      signal: AbortSignal.timeout(10_000),
+    // Redirects refused (a redirect could hand the certificate choice to
+    // another host) and the body capped while it streams in.
+    const { text } = await fetchCapped(this.fetchImpl, url, {
+      accept: 'application/samlmetadata+xml, application/xml, text/xml',
+      maxBytes: MAX_METADATA_BYTES,
+      timeoutMs: 10_000,
     });
-    if (!res.ok) throw new MetadataError(`HTTP ${res.status}`);
-    const text = await res.text();
-    if (text.length > MAX_METADATA_BYTES) throw new MetadataError('metadata larger than 1 MiB');
     return parseIdpMetadata(text);
   }
 }

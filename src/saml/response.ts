@@ -24,22 +24,22 @@ const MAX_XML = 48 * 1024;
 const refuse = (message: string, detail: Record<string, unknown>) =>
   new BrokerError('saml_invalid', message, { detail });
 
-export function decodeBase64Xml(samlResponse: string): string {
-  const b64 = samlResponse.replace(/\s+/g, '');
+export function decodeBase64Xml(value: string, field = 'SAMLResponse'): string {
+  const b64 = value.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) {
-    throw refuse('SAMLResponse is not base64: post the form exactly as the IdP sent it', {
+    throw refuse(`${field} is not base64: post the form exactly as the IdP sent it`, {
       check: 'base64',
     });
   }
   const bin = atob(b64);
   if (bin.length > MAX_XML) {
-    throw refuse('SAMLResponse is larger than 48 KiB', { check: 'size', bytes: bin.length });
+    throw refuse(`${field} is larger than 48 KiB`, { check: 'size', bytes: bin.length });
   }
   const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw refuse('SAMLResponse is not UTF-8 XML', { check: 'utf8' });
+    throw refuse(`${field} is not UTF-8 XML`, { check: 'utf8' });
   }
 }
 

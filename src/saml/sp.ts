@@ -1,4 +1,4 @@
-import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import type { Clock } from '../clock.js';
 import type { Saml } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
@@ -8,11 +8,9 @@ import { checkAssertion, type VerifiedAssertion } from './assertion.js';
 import { fromNodeSaml } from './errors.js';
 import { IdpSource } from './idp-source.js';
 import { EMAIL_NAME_ID, spMetadata, type IdpSettings } from './metadata.js';
-import { StoreRequestCache } from './request-cache.js';
+import { LOGIN_TTL_SECONDS, type PendingLogin } from './login-binding.js';
+import { inspectLogoutRequest, readLogoutRequest, type LogoutRequest } from './logout.js';
 import { decodeBase64Xml, inspectResponse } from './response.js';
-
-/** How long a login may take at the IdP (MFA enrolment included). */
-const REQUEST_TTL_SECONDS = 30 * 60;
 
 export interface SpDeps {
   saml: Saml;
@@ -53,9 +51,14 @@ export class ServiceProvider {
     return this.idp.get();
   }
 
-  /** The IdP URL carrying a fresh AuthnRequest; its id is stored for InResponseTo. */
-  async loginUrl(relayState: string): Promise<string> {
-    const saml = await this.instance();
+  /**
+   * The IdP URL carrying an AuthnRequest with this id (from LoginBinding,
+   * which keeps it in the browser's cookie for InResponseTo).
+   */
+  async loginUrl(relayState: string, requestId: string): Promise<string> {
+    const settings = await this.idp.get();
+    // A SAML instance of its own, so the id cannot leak into a concurrent login.
+    const saml = new SAML({ ...this.options(settings), generateUniqueId: () => requestId });
     return saml.getAuthorizeUrlAsync(relayState, undefined, {});
   }
 
@@ -71,8 +74,16 @@ export class ServiceProvider {
     return saml.getLogoutUrlAsync(profile, relayState, {});
   }
 
-  /** Runs every check on a posted SAMLResponse; returns the verified assertion. */
-  async consume(samlResponse: string): Promise<VerifiedAssertion> {
+  /**
+   * Runs every check on a posted SAMLResponse; returns the verified
+   * assertion. `bound` must confirm that this browser started the login the
+   * response answers (see LoginBinding); an unsolicited response (allowed
+   * only with allow_idp_initiated) has no login to bind to.
+   */
+  async consume(
+    samlResponse: string,
+    bound: (inResponseTo: string) => PendingLogin,
+  ): Promise<VerifiedAssertion> {
     const { settings, saml } = await this.instanceWithSettings();
     const cfg = this.deps.saml;
     const xml = decodeBase64Xml(samlResponse);
@@ -81,6 +92,7 @@ export class ServiceProvider {
       idpEntityId: settings.entityId,
       allowIdpInitiated: cfg.allowIdpInitiated,
     });
+    const pending = inspected.inResponseTo ? bound(inspected.inResponseTo) : undefined;
     let profile: Profile | null;
     try {
       ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
@@ -115,11 +127,80 @@ export class ServiceProvider {
         { detail: { check: 'replay', assertionId: assertion.id } },
       );
     }
+    // And each login request is answered once: written only now, after the
+    // signature checks, so no unauthenticated request adds a row.
+    if (
+      pending &&
+      !(await this.deps.store.claimOnce(
+        `saml-request:${pending.id}`,
+        pending.startedAt + LOGIN_TTL_SECONDS,
+      ))
+    ) {
+      throw new BrokerError(
+        'saml_invalid',
+        'this login request was already answered: start a new login from this site',
+        { detail: { check: 'request_replay', requestId: pending.id } },
+      );
+    }
     return assertion;
   }
 
-  private async instance(): Promise<SAML> {
-    return (await this.instanceWithSettings()).saml;
+  /**
+   * Checks an IdP's LogoutRequest (HTTP-Redirect binding: `query` and the
+   * raw query string; HTTP-POST binding: `post`): our structural, issuer,
+   * time and replay checks, and node-saml's signature check. A signature is
+   * required in both bindings (node-saml accepts an unsigned redirect).
+   */
+  async logoutRequest(
+    input:
+      | { binding: 'redirect'; query: Record<string, string>; rawQuery: string }
+      | { binding: 'post'; samlRequest: string },
+  ): Promise<LogoutRequest> {
+    const { settings, saml } = await this.instanceWithSettings();
+    const cfg = this.deps.saml;
+    const xml = await readLogoutRequest(input);
+    const request = await inspectLogoutRequest(xml, {
+      binding: input.binding,
+      idpEntityId: settings.entityId,
+      sloUrl: this.sloCallbackUrl,
+      nowMs: this.deps.clock.now(),
+      skewSeconds: cfg.clockSkewSeconds,
+    });
+    try {
+      if (input.binding === 'redirect') {
+        await saml.validateRedirectAsync(input.query, input.rawQuery);
+      } else {
+        await saml.validatePostRequestAsync({ SAMLRequest: input.samlRequest });
+      }
+    } catch (e) {
+      throw fromNodeSaml(e, cfg);
+    }
+    const fresh = await this.deps.store.claimOnce(
+      `saml-logout:${settings.entityId}:${request.id}`,
+      Math.ceil(request.validUntilMs / 1000),
+    );
+    if (!fresh) {
+      throw new BrokerError('saml_invalid', 'this logout request was already handled', {
+        detail: { check: 'replay', requestId: request.id },
+      });
+    }
+    return request;
+  }
+
+  /** The IdP URL carrying our LogoutResponse, or undefined when the IdP gave no SLO URL. */
+  async logoutResponseUrl(
+    request: LogoutRequest,
+    relayState: string | undefined,
+    success: boolean,
+  ): Promise<string | undefined> {
+    const { settings, saml } = await this.instanceWithSettings();
+    if (!settings.sloUrl) return undefined;
+    return saml.getLogoutResponseUrlAsync(
+      { ID: request.id, issuer: settings.entityId } as Profile,
+      relayState ?? '',
+      {},
+      success,
+    );
   }
 
   private async instanceWithSettings(): Promise<{ settings: IdpSettings; saml: SAML }> {
@@ -131,8 +212,12 @@ export class ServiceProvider {
   }
 
   private build(idp: IdpSettings): SAML {
+    return new SAML(this.options(idp));
+  }
+
+  private options(idp: IdpSettings): SamlConfig {
     const cfg = this.deps.saml;
-    return new SAML({
+    return {
       callbackUrl: cfg.acsUrl,
       issuer: cfg.entityId,
       audience: cfg.entityId,
@@ -147,11 +232,10 @@ export class ServiceProvider {
       // Time checks are ours (src/saml/time.ts): on the injected clock, with figures.
       acceptedClockSkewMs: -1,
       maxAssertionAgeMs: 0,
-      validateInResponseTo: cfg.allowIdpInitiated
-        ? ValidateInResponseTo.ifPresent
-        : ValidateInResponseTo.always,
-      requestIdExpirationPeriodMs: REQUEST_TTL_SECONDS * 1000,
-      cacheProvider: new StoreRequestCache(this.deps.store, this.deps.clock, REQUEST_TTL_SECONDS),
+      // InResponseTo is ours too: the request id lives in the browser's
+      // cookie (LoginBinding), checked against the Response and the
+      // SubjectConfirmationData (src/saml/response.ts, assertion.ts).
+      validateInResponseTo: ValidateInResponseTo.never,
       identifierFormat: EMAIL_NAME_ID,
       // node-saml asks for PasswordProtectedTransport by default, which makes
       // Entra ID refuse MFA and passwordless logins (AADSTS75011).
@@ -161,6 +245,6 @@ export class ServiceProvider {
       ...(cfg.signRequests
         ? { privateKey: cfg.spPrivateKey!, publicCert: cfg.spCertificate! }
         : {}),
-    });
+    };
   }
 }

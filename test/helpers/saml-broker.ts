@@ -19,11 +19,17 @@ export interface SamlTestBroker {
   broker: TestBroker;
   idp: TestIdp;
   clock: ManualClock;
+  /**
+   * This test browser's login cookie (`name=value`), as GET /saml/login left
+   * it; postAcs sends it, as the browser that started the login would.
+   */
+  loginCookie: string | undefined;
   /** GET /saml/login; returns the AuthnRequest id and the RelayState sent to the IdP. */
   startLogin(returnTo?: string): Promise<{ id: string; relayState: string | null }>;
   /** A signed response answering `inResponseTo`, with our ACS and audience filled in. */
   response(o?: Partial<ResponseOptions>): string;
-  postAcs(samlResponse: string, relayState?: string): Promise<Response>;
+  /** POST /saml/acs with `cookies` (default: the login cookie; `null`: none). */
+  postAcs(samlResponse: string, relayState?: string, cookies?: string | null): Promise<Response>;
   /** A full login; returns the session cookie (name=value). */
   login(o?: Partial<ResponseOptions>): Promise<string>;
   sessionCount(): number;
@@ -56,23 +62,33 @@ export async function startSamlBroker(
     broker,
     idp,
     clock,
+    loginCookie: undefined,
     async startLogin(returnTo = '/') {
       const res = await t.broker.app.request(
         `/saml/login?return_to=${encodeURIComponent(returnTo)}`,
+        t.loginCookie ? { headers: { Cookie: t.loginCookie } } : {},
       );
       if (res.status !== 302) throw new Error(`login answered ${res.status}: ${await res.text()}`);
+      t.loginCookie = loginCookie(res) ?? t.loginCookie;
       const req = readAuthnRequest(res.headers.get('location')!);
       return { id: req.id, relayState: req.relayState };
     },
     response(o = {}) {
       return idp.response({ acsUrl: ACS_URL, audience: SP_ENTITY_ID, ...o });
     },
-    postAcs(samlResponse, relayState) {
+    postAcs(samlResponse, relayState, cookies = t.loginCookie) {
+      const init = form({
+        SAMLResponse: samlResponse,
+        ...(relayState ? { RelayState: relayState } : {}),
+      });
       return Promise.resolve(
-        t.broker.app.request(
-          '/saml/acs',
-          form({ SAMLResponse: samlResponse, ...(relayState ? { RelayState: relayState } : {}) }),
-        ),
+        t.broker.app.request('/saml/acs', {
+          ...init,
+          headers: {
+            ...(init.headers as Record<string, string>),
+            ...(cookies ? { Cookie: cookies } : {}),
+          },
+        }),
       );
     },
     async login(o = {}) {
@@ -94,6 +110,12 @@ export async function startSamlBroker(
 /** The `name=value` of the session cookie a response sets, if any. */
 export function sessionCookie(res: Response): string | undefined {
   const header = res.headers.getSetCookie().find((c) => /^(__Host-)?tb_session=[^;]/.test(c));
+  return header?.split(';')[0];
+}
+
+/** The `name=value` of the login-binding cookie a response sets, if any. */
+export function loginCookie(res: Response): string | undefined {
+  const header = res.headers.getSetCookie().find((c) => /^(__Host-)?tb_saml_login=/.test(c));
   return header?.split(';')[0];
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
+import { createSign } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
 import { selfSignedCert, type TestKeyPair } from './x509.js';
 
@@ -105,6 +106,49 @@ export class TestIdp {
   /** A signed Response, base64 as the browser posts it. */
   response(o: ResponseOptions): string {
     return b64(this.sign(this.responseXml(o), o));
+  }
+}
+
+export interface LogoutRequestOptions {
+  /** Our SLO URL (the Destination). */
+  destination: string;
+  nameId?: string;
+  sessionIndex?: string;
+  issuer?: string;
+  id?: string;
+  /** Milliseconds; defaults to the IdP's clock. */
+  issueInstant?: number;
+  key?: TestKeyPair;
+}
+
+export class TestIdpLogout {
+  constructor(
+    private readonly idp: TestIdp,
+    private readonly now: () => number,
+  ) {}
+
+  xml(o: LogoutRequestOptions): string {
+    const issued = o.issueInstant ?? this.now();
+    const index = o.sessionIndex
+      ? `<samlp:SessionIndex>${esc(o.sessionIndex)}</samlp:SessionIndex>`
+      : '';
+    return `<samlp:LogoutRequest xmlns:samlp="${SAMLP}" xmlns:saml="${SAML}" ID="${esc(o.id ?? `_l${randomUUID()}`)}" Version="2.0" IssueInstant="${iso(issued)}" Destination="${esc(o.destination)}"><saml:Issuer>${esc(o.issuer ?? this.idp.entityId)}</saml:Issuer><saml:NameID Format="${EMAIL_FORMAT}">${esc(o.nameId ?? 'alice@example.com')}</saml:NameID>${index}</samlp:LogoutRequest>`;
+  }
+
+  /** The query string of an HTTP-Redirect LogoutRequest, signed as the binding says. */
+  redirectQuery(o: LogoutRequestOptions, relayState?: string): string {
+    const enc = encodeURIComponent;
+    const request = deflateRawSync(Buffer.from(this.xml(o))).toString('base64');
+    const signed = `SAMLRequest=${enc(request)}${relayState ? `&RelayState=${enc(relayState)}` : ''}&SigAlg=${enc('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256')}`;
+    const signature = createSign('RSA-SHA256')
+      .update(signed)
+      .sign((o.key ?? this.idp.keys).privateKeyPem, 'base64');
+    return `${signed}&Signature=${enc(signature)}`;
+  }
+
+  /** The signed XML of an HTTP-POST LogoutRequest (enveloped signature on the root). */
+  postXml(o: LogoutRequestOptions): string {
+    return signElement(this.xml(o), o.key ?? this.idp.keys, "/*[local-name(.)='LogoutRequest']");
   }
 }
 

@@ -191,7 +191,7 @@ const attacks: Attack[] = [
   {
     name: 'a response to a request this broker never sent',
     build: () => t.response({ inResponseTo: '_never-sent' }),
-    message: /does not answer a login started here/,
+    message: /answers a login that was not started in this browser/,
   },
   {
     name: 'a response signed with SHA-1',
@@ -218,15 +218,29 @@ describe('SAML ACS refuses attacks', () => {
     expect(rows.at(-1)).toMatchObject({ outcome: 'denied', source: 'web' });
   });
 
-  it('refuses a replayed response (its request id is single-use)', async () => {
+  it('refuses a replayed response, even with the login cookie kept from before it was used', async () => {
     const { id } = await t.startLogin();
     const response = t.response({ inResponseTo: id });
-    expect((await t.postAcs(response)).status).toBe(303);
+    const first = await t.postAcs(response);
+    expect(first.status).toBe(303);
+    // The ACS forgets the login in the browser's cookie...
+    const updated = first.headers.getSetCookie().find((c) => c.startsWith('__Host-tb_saml_login='));
+    expect(updated).toBeDefined();
+    expect(updated).not.toContain(id);
+    // ...and a client that kept the old cookie still cannot replay it.
     const again = await t.postAcs(response);
     expect(again.status).toBe(400);
-    expect(await again.text()).toMatch(
-      /does not answer a login started here, or it was already used/,
-    );
+    expect(await again.text()).toMatch(/already used to log in/);
+  });
+
+  it('answers each login request once, even with a second, fresh assertion (request id guard)', async () => {
+    const { id } = await t.startLogin();
+    const before = t.sessionCount();
+    expect((await t.postAcs(t.response({ inResponseTo: id }))).status).toBe(303);
+    const second = await t.postAcs(t.response({ inResponseTo: id }));
+    expect(second.status).toBe(400);
+    expect(await second.text()).toContain('this login request was already answered');
+    expect(t.sessionCount()).toBe(before + 1);
   });
 
   it('refuses a replayed assertion even where unsolicited logins are allowed (assertion ID guard)', async () => {

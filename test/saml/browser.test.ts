@@ -76,11 +76,19 @@ describe('browser SSO end to end, in a real browser', () => {
 
     await page.goto(`${brokerUrl}/`);
     expect(page.url()).toMatch(/\/sso\?SAMLRequest=/);
+    // The login is bound to this browser by a cookie. Over plain http it is
+    // SameSite=Lax (no SameSite=None without Secure); Chromium still sends it
+    // on the IdP's auto-posted form, since the IdP is on the same site
+    // (127.0.0.1, another port). The ACS refuses the login without it.
+    const binding = (await context.cookies(brokerUrl)).find((c) => c.name === 'tb_saml_login');
+    expect(binding).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false });
     await page.getByLabel('Email').fill('alice@example.com');
     await page.getByLabel('Password').fill('correct horse');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${brokerUrl}/`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Alice Example');
+    // The finished login is forgotten by the browser.
+    expect((await context.cookies(brokerUrl)).map((c) => c.name)).not.toContain('tb_saml_login');
 
     // Mint with the keyboard only: type the scope, Enter submits.
     await page.getByLabel(/Scopes/).fill('write:models/acme/bert');

@@ -50,6 +50,88 @@ describe('where the IdP settings come from', () => {
     await broker.cleanup();
   });
 
+  it.each([
+    ['http://idp.example.com/app/metadata', false],
+    ['http://127.0.0.1.evil.test/metadata', false],
+    ['http://127.0.0.1:9000/metadata', true],
+    ['http://localhost:9000/metadata', true],
+    ['http://[::1]:9000/metadata', true],
+    ['https://idp.example.com/app/metadata', true],
+  ])('accepts metadata_url %s over http only from loopback: %s', (url, ok) => {
+    const errors = configErrors({ saml: { idp: { metadata_url: url } } }).join('\n');
+    if (ok) expect(errors).toBe('');
+    else {
+      expect(errors).toMatch(
+        /sso.saml.idp.metadata_url: expected an https URL: IdP metadata is unsigned, so over plain http anyone on the network path could replace the IdP certificate/,
+      );
+    }
+  });
+
+  const metadataBroker = async (answer: () => Response) => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 15, 12));
+    const inits: RequestInit[] = [];
+    const fetchImpl = (async (_url: string, init: RequestInit) => {
+      inits.push(init);
+      return answer();
+    }) as typeof fetch;
+    const { startBroker, testConfig } = await import('../helpers/broker.js');
+    const config = await testConfig({
+      sso: {
+        saml: { idp: { metadata_url: 'https://idp.test/app/metadata' } },
+        roles: [{ name: 'all', when: { email: '*@example.com' }, grant: ['read:**'] }],
+      },
+    });
+    return { broker: await startBroker({ config, clock, fetch: fetchImpl }), inits };
+  };
+
+  it('refuses to follow a redirect from metadata_url (it could hand the certificate to another host)', async () => {
+    const evil = new TestIdp(() => Date.now(), 'https://idp.test/metadata');
+    let served = false;
+    const { broker, inits } = await metadataBroker(() => {
+      // A fetch that ignored redirect: 'manual' would get the swapped metadata.
+      if (inits.at(-1)?.redirect !== 'manual') {
+        served = true;
+        return new Response(evil.metadataXml());
+      }
+      return new Response(null, {
+        status: 302,
+        headers: { Location: 'https://evil.test/metadata' },
+      });
+    });
+    try {
+      const res = await broker.app.request('/saml/login');
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain('answered with a redirect (302), which is refused');
+      expect(served).toBe(false);
+      expect(inits[0]!.redirect).toBe('manual');
+    } finally {
+      await broker.cleanup();
+    }
+  });
+
+  it('stops reading metadata past 1 MiB while it streams, whatever Content-Length says', async () => {
+    let pulled = 0;
+    const { broker } = await metadataBroker(() => {
+      const chunk = new TextEncoder().encode(`<x>${'a'.repeat(64 * 1024)}</x>`);
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++;
+          if (pulled > 1000) controller.close();
+          else controller.enqueue(chunk);
+        },
+      });
+      return new Response(body, { headers: { 'Content-Type': 'application/xml' } });
+    });
+    try {
+      const res = await broker.app.request('/saml/login');
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain('more than the 1048576 bytes allowed');
+      expect(pulled).toBeLessThan(40);
+    } finally {
+      await broker.cleanup();
+    }
+  });
+
   it('reads metadata_file next to the config file in the Node loader', async () => {
     const { dir, cleanup } = tempDir();
     try {

@@ -17,7 +17,7 @@ let t: SamlTestBroker;
 afterEach(() => t?.cleanup());
 
 describe('SAML login', () => {
-  it('redirects to the IdP with a SHA-256 AuthnRequest whose id is kept in the database', async () => {
+  it('redirects to the IdP with an AuthnRequest whose id is kept in the browser, not the database', async () => {
     t = await startSamlBroker();
     const res = await t.broker.app.request('/saml/login?return_to=%2Fsettings');
     expect(res.status).toBe(302);
@@ -25,8 +25,9 @@ describe('SAML login', () => {
     expect(location.origin + location.pathname).toBe(t.idp.ssoUrl);
     expect(location.searchParams.get('RelayState')).toBe('/settings');
     const { id } = await t.startLogin();
-    const row = t.broker.store.db.prepare('SELECT * FROM saml_requests WHERE id = ?').get(id);
-    expect(row).toBeTruthy();
+    expect(t.loginCookie).toContain(id);
+    const rows = t.broker.store.db.prepare('SELECT count(*) AS n FROM saml_requests').get();
+    expect(rows).toEqual({ n: 0 });
   });
 
   it('logs a person in through the real ACS and sends them to return_to', async () => {
@@ -55,7 +56,7 @@ describe('SAML login', () => {
     });
   });
 
-  it('finishes a login started before a restart (request ids live in the database)', async () => {
+  it('finishes a login started before a restart (the request id lives in the browser cookie)', async () => {
     t = await startSamlBroker();
     const { id } = await t.startLogin();
     const broker = await t.broker.reopen();
@@ -83,7 +84,10 @@ describe('SAML login', () => {
     const { id } = await t.startLogin();
     const res = await t.broker.app.request('/saml/acs', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: old },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Cookie: `${old}; ${t.loginCookie}`,
+      },
       body: new URLSearchParams({ SAMLResponse: t.response({ inResponseTo: id }) }).toString(),
     });
     expect(res.status).toBe(303);
