@@ -3,7 +3,7 @@
  * (the real CLI, real SQLite), a local OIDC issuer serves its keys, and
  * autocannon drives pre-minted distinct GitHub-shaped RS256 tokens.
  *
- *   npm run bench:exchange [-- --tokens 12000]
+ *   npm run bench:exchange [-- --tokens 12000] [-- --rate 300]   (--rate: the second phase's rate; default half of peak)
  *
  * Prints exchanges/s, latency percentiles, the broker's memory, JWKS fetches
  * during the run, and the one-core bound of RS256 verify + ES256 sign.
@@ -19,7 +19,9 @@ import { startTestIssuer } from '../test/helpers/oidc-issuer.js';
 
 const argTokens = process.argv.indexOf('--tokens');
 const TOKENS = argTokens > 0 ? Number(process.argv[argTokens + 1]) : 12000;
-const PORT = 18787;
+const argRate = process.argv.indexOf('--rate');
+// A fresh port each run, so a broker left over from an interrupted run is never measured.
+const PORT = 20000 + Math.floor(Math.random() * 10000);
 const BROKER = `http://127.0.0.1:${PORT}`;
 
 function cryptoBound(ms = 1500): { verify: number; sign: number; perExchange: number } {
@@ -110,6 +112,12 @@ async function main() {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
+  child.once('exit', (code) => {
+    if (code !== null && code !== 0) {
+      console.error(`the broker exited with code ${code}`);
+      process.exit(1);
+    }
+  });
   try {
     await waitUp(BROKER);
     let next = 0;
@@ -135,7 +143,8 @@ async function main() {
       amount: peakAmount,
       requests: [request],
     });
-    const half = Math.floor(peak.requests.average / 2);
+    const half =
+      argRate > 0 ? Number(process.argv[argRate + 1]) : Math.floor(peak.requests.average / 2);
     const halfAmount = TOKENS - warm - peakAmount;
     const atHalf = await run({
       url: BROKER,
@@ -145,6 +154,8 @@ async function main() {
       requests: [request],
     });
     const mem = rss(child.pid!);
+    // The HTTP stack's own ceiling on this machine, for scale.
+    const baseline = await run({ url: `${BROKER}/healthz`, connections: 32, duration: 3 });
     const fetchesDuring = issuer.jwksFetches - fetchesBefore;
 
     const ok = (r: autocannon.Result) => r['2xx'];
@@ -162,6 +173,9 @@ async function main() {
     );
     console.log(
       `  at half of peak (${half}/s):  p50 ${atHalf.latency.p50} ms, p99 ${atHalf.latency.p99} ms (${ok(atHalf)} ok, ${bad(atHalf)} failed)`,
+    );
+    console.log(
+      `  HTTP baseline, GET /healthz:  ${f(baseline.requests.average)} req/s, p99 ${baseline.latency.p99} ms`,
     );
     console.log(
       `  broker memory:               RSS ${mem.rssMb.toFixed(0)} MB, peak ${mem.peakMb.toFixed(0)} MB`,

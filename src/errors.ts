@@ -12,7 +12,8 @@ export const ERROR_CODES = {
   invalid_request: { status: 400, oauth: 'invalid_request' },
   body_too_large: { status: 413, oauth: 'invalid_request' },
   unsupported_grant_type: { status: 400, oauth: 'unsupported_grant_type' },
-  unsupported_token_type: { status: 400, oauth: 'unsupported_token_type' },
+  // RFC 8693 section 2.2.2: an unacceptable subject_token_type is invalid_request.
+  unsupported_token_type: { status: 400, oauth: 'invalid_request' },
   // The presented token (CI token or broker token)
   token_invalid: { status: 400, oauth: 'invalid_grant' },
   token_expired: { status: 400, oauth: 'invalid_grant' },

@@ -594,13 +594,16 @@ function parseDuration(input) {
 }
 
 // src/policy/scope.ts
-var SCOPE = /^([a-z][a-z0-9_-]*|\*):([^\s:]+)$/;
+var SCOPE = /^([a-z][a-z0-9_-]{0,31}|\*):([A-Za-z0-9._~@+=*/-]{1,200})$/;
 function parseScope(text) {
   const m = SCOPE.exec(text);
-  return m ? { permission: m[1], resource: m[2] } : void 0;
+  if (!m) return void 0;
+  const segments = m[2].split("/");
+  if (segments.some((seg) => seg === "" || seg === "." || seg === "..")) return void 0;
+  return { permission: m[1], resource: m[2] };
 }
 function scopeSyntaxProblem(text) {
-  return parseScope(text) ? void 0 : `"${text}" is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert`;
+  return parseScope(text) ? void 0 : `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
 }
 
 // src/client/validate.ts

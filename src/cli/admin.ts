@@ -87,7 +87,20 @@ export async function auditCommand(
   });
 }
 
+/**
+ * Audit fields can hold what a caller sent (a CI token's sub, say): control
+ * characters are shown escaped so they cannot drive the operator's terminal.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const printable = (text: string) =>
+  text.replace(CONTROL, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 function formatEvent(e: StoredAuditEvent): string {
+  return printable(formatFields(e));
+}
+
+function formatFields(e: StoredAuditEvent): string {
   const parts = [iso(e.time), e.event.padEnd(13), e.outcome.padEnd(7), e.subject ?? '-'];
   if (e.policy) parts.push(`policy=${e.policy}`);
   if (e.scopes?.length) parts.push(`scope="${e.scopes.join(' ')}"`);

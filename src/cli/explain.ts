@@ -68,7 +68,7 @@ export async function explainCommand(
     );
     if (results.length === 0) out.push('  (none)');
     for (const r of results) {
-      const grant = config.ci.policies.find((p) => p.name === r.policy)!.grant.join(' ');
+      const grant = r.source.grant.join(' ');
       out.push(
         `  ${r.matched ? 'MATCH' : 'no   '} ${r.policy}${r.matched ? `  grants ${grant}` : ''}`,
       );

@@ -36,7 +36,32 @@ const httpUrl = z.string().refine(
   { message: 'expected an http(s) URL without query or fragment, e.g. https://broker.example.com' },
 );
 
+/**
+ * Where keys come from must be https: over plain http anyone on the path could
+ * swap in their own keys. Loopback is the exception, for tests and demos.
+ */
+export function isSecureUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    const loopback =
+      u.hostname === 'localhost' ||
+      u.hostname === '[::1]' ||
+      /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && loopback);
+  } catch {
+    return false;
+  }
+}
+
+const keySourceUrl = httpUrl.refine(isSecureUrl, {
+  message:
+    'expected an https URL: keys fetched over plain http could be replaced by anyone on the network path (http is accepted on loopback only)',
+});
+
 const nonEmpty = z.string().min(1, { message: 'expected a non-empty string' });
+
+/** A lifetime: a duration of at least one second. */
+const lifetime = duration.refine((s) => s >= 1, { message: 'expected a lifetime of at least 1s' });
 
 const sha256Hex = z
   .string()
@@ -78,12 +103,12 @@ const provider = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
     message: 'expected a short lowercase name such as github or gitlab',
   }),
-  issuer: httpUrl,
+  issuer: keySourceUrl,
   kind: z.enum(['github', 'gitlab', 'generic']).optional(),
   audiences: z.array(nonEmpty).min(1, {
     message: 'expected the accepted `aud` values of CI tokens, e.g. [https://broker.example.com]',
   }),
-  jwks_uri: httpUrl.optional(),
+  jwks_uri: keySourceUrl.optional(),
   strict_audience: z.boolean().default(false),
   allow_missing_jti: z.boolean().default(false),
   allow_pull_request_target: z.boolean().default(false),
@@ -95,14 +120,14 @@ const policy = z.strictObject({
   provider: nonEmpty,
   match: matchMap,
   grant: scopeList,
-  max_ttl: duration.optional(),
+  max_ttl: lifetime.optional(),
 });
 
 const role = z.strictObject({
   name: nonEmpty,
   when: matchMap,
   grant: scopeList,
-  max_ttl: duration.optional(),
+  max_ttl: lifetime.optional(),
 });
 
 const rate = z.string().transform((v, ctx) => {
@@ -123,11 +148,35 @@ const pem = (label: string) =>
     message: `expected PEM text starting with -----BEGIN ${label}`,
   });
 
+/**
+ * IdP metadata is not signed, so whoever can change it in transit can swap
+ * the certificate the broker trusts: it is fetched over https only, except
+ * from this machine (loopback) in development and tests.
+ */
+const metadataUrl = httpUrl.refine(
+  (s) => {
+    const u = new URL(s);
+    return u.protocol === 'https:' || isLoopbackHost(u.hostname);
+  },
+  {
+    message:
+      'expected an https URL: IdP metadata is unsigned, so over plain http anyone on the network path could replace the IdP certificate (http is accepted only for localhost, 127.0.0.0/8 and [::1])',
+  },
+);
+
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
+}
+
 /** Where the IdP's settings come from: its metadata (file or URL), or by hand. */
 const idp = z
   .strictObject({
     metadata_file: nonEmpty.optional(),
-    metadata_url: httpUrl.optional(),
+    metadata_url: metadataUrl.optional(),
     entity_id: nonEmpty.optional(),
     entry_point: httpUrl.optional(),
     certs: z.array(nonEmpty).min(1, { message: 'expected at least one certificate' }).optional(),
@@ -191,14 +240,24 @@ export const rawConfigSchema = z
     listen: z
       .strictObject({
         host: nonEmpty.default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8787),
+        // A number, or digits (as `port: ${PORT}` gives after interpolation).
+        port: z
+          .union(
+            [
+              z.number(),
+              z.string().regex(/^\d+$/, { message: 'expected a port number' }).transform(Number),
+            ],
+            { message: 'expected a port number' },
+          )
+          .pipe(z.number().int().min(0).max(65535))
+          .default(8787),
       })
       .default({ host: '127.0.0.1', port: 8787 }),
     database: nonEmpty.default('./data/tokenbroker.db'),
     tokens: z.strictObject({
       audience: nonEmpty,
-      default_ttl: duration.default(900),
-      max_ttl: duration.default(3600),
+      default_ttl: lifetime.default(900),
+      max_ttl: lifetime.default(3600),
       algorithm: z.enum(['ES256', 'EdDSA', 'RS256']).default('ES256'),
     }),
     resource_servers: z
@@ -253,6 +312,29 @@ export const rawConfigSchema = z
         });
       }
       seen.add(p.name);
+    });
+    // Names identify policies and roles in audit rows and `explain`: they must be unique.
+    const names = new Set<string>();
+    c.ci?.policies.forEach((pol, i) => {
+      if (names.has(pol.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ci', 'policies', i, 'name'],
+          message: `duplicate policy name ${pol.name}: give each policy its own name`,
+        });
+      }
+      names.add(pol.name);
+    });
+    const roleNames = new Set<string>();
+    c.sso?.roles.forEach((role, i) => {
+      if (roleNames.has(role.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sso', 'roles', i, 'name'],
+          message: `duplicate role name ${role.name}: give each role its own name`,
+        });
+      }
+      roleNames.add(role.name);
     });
     c.ci?.policies.forEach((pol, i) => {
       const p = providers.find((x) => x.name === pol.provider);

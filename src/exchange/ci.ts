@@ -28,14 +28,15 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
       'no_policy_matched',
       `no trust policy matched: ${describeIdentity(provider, identity, claims.sub)}`,
       {
-        detail: { policies: results },
+        detail: { policies: results.map(({ source: _, ...r }) => r) },
       },
     );
   }
-  const grants = matched.map((r) => {
-    const p = ctx.config.ci.policies.find((x) => x.name === r.policy)!;
-    return { source: p.name, scopes: p.grant, maxTtl: p.maxTtl };
-  });
+  const grants = matched.map(({ source: p }) => ({
+    source: p.name,
+    scopes: p.grant,
+    maxTtl: p.maxTtl,
+  }));
   ctx.auditFields.policy = matched.map((r) => r.policy).join(','); // for a scope refusal's audit row
   const decision = decideScopes(grants, req);
   ctx.auditFields.policy = decision.sources.join(',');

@@ -4,7 +4,7 @@ import { nowSeconds } from '../clock.js';
 import { isBrokerError } from '../errors.js';
 import { sha256Hex } from '../tokens/crypto.js';
 import { verifyOwnToken } from '../tokens/verify.js';
-import { readParams, required } from './params.js';
+import { readParams } from './params.js';
 import { requestInfo } from './respond.js';
 
 /**
@@ -13,8 +13,10 @@ import { requestInfo } from './respond.js';
  */
 export function revokeHandler(deps: AppDeps) {
   return async function revoke(c: Context): Promise<Response> {
-    const token = required(await readParams(c), 'token');
+    const token = (await readParams(c)).token;
     try {
+      // The spec answers 200 whatever was sent; without a token there is nothing to do.
+      if (!token) return done(c);
       const { row } = await verifyOwnToken(token, {
         ...deps,
         issuer: deps.config.issuer,
@@ -36,7 +38,11 @@ export function revokeHandler(deps: AppDeps) {
     } catch (e) {
       if (!isBrokerError(e) || e.status >= 500) throw e;
     }
-    c.header('Cache-Control', 'no-store');
-    return c.body(null, 200);
+    return done(c);
   };
+}
+
+function done(c: Context): Response {
+  c.header('Cache-Control', 'no-store');
+  return c.body(null, 200);
 }

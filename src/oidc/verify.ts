@@ -141,6 +141,9 @@ export class CiVerifier {
     checkAudience(provider, claims.aud);
     step('audience', `${JSON.stringify(claims.aud)} is accepted`);
 
+    if (claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti === '')) {
+      throw new BrokerError('token_invalid', 'CI token jti is not a non-empty string');
+    }
     if (claims.jti === undefined && !provider.allowMissingJti) {
       throw new BrokerError(
         'token_invalid',

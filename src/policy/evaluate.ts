@@ -15,6 +15,11 @@ export interface PolicyResult {
   conditions: ConditionResult[];
 }
 
+/** A result with the policy it came from, so grants are read from that very policy. */
+export interface EvaluatedPolicy extends PolicyResult {
+  source: Policy;
+}
+
 export function evaluateConditions(
   conditions: readonly Condition[],
   claims: Record<string, unknown>,
@@ -35,11 +40,11 @@ export function evaluatePolicies(
   policies: readonly Policy[],
   provider: string,
   claims: Record<string, unknown>,
-): PolicyResult[] {
+): EvaluatedPolicy[] {
   return policies
     .filter((p) => p.provider === provider)
     .map((p) => {
       const conditions = evaluateConditions(p.conditions, claims);
-      return { policy: p.name, matched: conditions.every((c) => c.matched), conditions };
+      return { policy: p.name, matched: conditions.every((c) => c.matched), conditions, source: p };
     });
 }

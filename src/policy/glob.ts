@@ -47,32 +47,30 @@ export function compileGlob(pattern: string): RegExp {
 export function globCovers(outer: string, inner: string): boolean {
   const o = tokenize(outer);
   const n = tokenize(inner);
-  const memo = new Map<number, boolean>();
-  const go = (i: number, j: number): boolean => {
-    const key = i * (n.length + 1) + j;
-    const hit = memo.get(key);
-    if (hit !== undefined) return hit;
-    let r: boolean;
-    if (i === o.length) {
-      r = j === n.length;
-    } else {
-      const t = o[i]!;
+  // can[i][j]: o[i..] covers n[j..]. A wildcard absorbs one inner token at a
+  // time, so the table is filled in O(|o|·|n|) whatever the input.
+  const width = n.length + 1;
+  const can = new Uint8Array((o.length + 1) * width);
+  can[o.length * width + n.length] = 1;
+  for (let i = o.length - 1; i >= 0; i--) {
+    const t = o[i]!;
+    for (let j = n.length; j >= 0; j--) {
+      const u = n[j];
+      let r: boolean;
       if (t.kind === 'lit') {
-        const u = n[j];
-        r = u !== undefined && u.kind === 'lit' && u.ch === t.ch && go(i + 1, j + 1);
+        r =
+          u !== undefined &&
+          u.kind === 'lit' &&
+          u.ch === t.ch &&
+          can[(i + 1) * width + j + 1] === 1;
       } else {
-        // Absorb zero or more inner tokens.
-        r = go(i + 1, j);
-        for (let k = j; !r && k < n.length; k++) {
-          const u = n[k]!;
-          const ok = t.kind === 'dstar' || u.kind === 'star' || (u.kind === 'lit' && u.ch !== '/');
-          if (!ok) break;
-          r = go(i + 1, k + 1);
-        }
+        const absorbs =
+          u !== undefined &&
+          (t.kind === 'dstar' || u.kind === 'star' || (u.kind === 'lit' && u.ch !== '/'));
+        r = can[(i + 1) * width + j] === 1 || (absorbs && can[i * width + j + 1] === 1);
       }
+      can[i * width + j] = r ? 1 : 0;
     }
-    memo.set(key, r);
-    return r;
-  };
-  return go(0, 0);
+  }
+  return can[0] === 1;
 }

@@ -24,12 +24,45 @@ const LITERAL_OWNER: Record<string, RegExp> = {
 };
 const IDS = new Set(['repository_id', 'project_id', 'repository_owner_id']);
 
-function literalPrefix(alt: string | { regex: string }): string {
+/**
+ * The literal text every match must start with. For a regex, undefined when
+ * it has a top-level alternation (`acme/models|.*` matches anything), and a
+ * quantified last character does not count (`acme/?.*` does not require `/`).
+ */
+function literalPrefix(alt: string | { regex: string }): string | undefined {
   if (typeof alt === 'string') return alt.split('*')[0]!;
-  // The literal run at the start of a regex: stop at the first metacharacter.
   const src = alt.regex.startsWith('^') ? alt.regex.slice(1) : alt.regex;
-  const m = /^[A-Za-z0-9_:@/-]*/.exec(src.replace(/\\\./g, '.'));
-  return m ? m[0] : '';
+  if (hasTopLevelAlternation(src)) return undefined;
+  let prefix = '';
+  let i = 0;
+  for (; i < src.length; i++) {
+    const ch = src[i]!;
+    if (ch === '\\' && src[i + 1] === '.') {
+      prefix += '.';
+      i++;
+    } else if (/[A-Za-z0-9_:@/-]/.test(ch)) {
+      prefix += ch;
+    } else {
+      break;
+    }
+  }
+  if (/[?*+{]/.test(src[i] ?? '')) prefix = prefix.slice(0, -1);
+  return prefix;
+}
+
+function hasTopLevelAlternation(src: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const ch = src[i];
+    if (ch === '\\') i++;
+    else if (inClass) inClass = ch !== ']';
+    else if (ch === '[') inClass = true;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === '|' && depth === 0) return true;
+  }
+  return false;
 }
 
 /**
@@ -52,6 +85,9 @@ export function pinProblem(
       const text = typeof alt === 'string' ? alt : `/${alt.regex}/`;
       const prefix = literalPrefix(alt);
       const risk = `any ${kind === 'gitlab' ? 'project' : 'repository'} on ${providerName} could use this policy`;
+      if (prefix === undefined) {
+        return `${claim} ${text} has a top-level | alternative: ${risk}; write the alternatives as a list instead`;
+      }
       if (prefix === '') {
         return `${claim} ${text} starts with a wildcard: ${risk}; pin it with a literal value`;
       }

@@ -6,7 +6,11 @@ import { compileGlob, globCovers } from './glob.js';
  * (and `*` as the permission); the scopes of a token may too, since a request
  * that names no scope gets exactly what was granted.
  */
-const SCOPE = /^([a-z][a-z0-9_-]*|\*):([^\s:]+)$/;
+// Printable, path-like resources only: no control characters (they would reach
+// terminals through `tokenbroker audit`), no spaces, no colons.
+const SCOPE = /^([a-z][a-z0-9_-]{0,31}|\*):([A-Za-z0-9._~@+=*/-]{1,200})$/;
+/** Bounds on a request, so that checking it is cheap and its audit row small. */
+export const MAX_SCOPES = 50;
 
 export interface Scope {
   permission: string;
@@ -15,19 +19,28 @@ export interface Scope {
 
 export function parseScope(text: string): Scope | undefined {
   const m = SCOPE.exec(text);
-  return m ? { permission: m[1]!, resource: m[2]! } : undefined;
+  if (!m) return undefined;
+  const segments = m[2]!.split('/');
+  if (segments.some((seg) => seg === '' || seg === '.' || seg === '..')) return undefined;
+  return { permission: m[1]!, resource: m[2]! };
 }
 
 export function scopeSyntaxProblem(text: string): string | undefined {
   return parseScope(text)
     ? undefined
-    : `"${text}" is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert`;
+    : `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
 }
 
 /** Splits a space-separated `scope` parameter, refusing malformed entries. */
 export function parseScopeParam(param: string | undefined): string[] | undefined {
   if (param === undefined || param.trim() === '') return undefined;
   const scopes = [...new Set(param.trim().split(/\s+/))];
+  if (scopes.length > MAX_SCOPES) {
+    throw new BrokerError(
+      'invalid_scope',
+      `${scopes.length} scopes asked: at most ${MAX_SCOPES} fit in one token`,
+    );
+  }
   for (const s of scopes) {
     const problem = scopeSyntaxProblem(s);
     if (problem) throw new BrokerError('invalid_scope', problem);

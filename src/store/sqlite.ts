@@ -8,6 +8,7 @@ import type {
   AuditFilter,
   IssuedToken,
   NewKey,
+  IssueOutcome,
   OneTimeKey,
   PruneCounts,
   Store,
@@ -203,12 +204,20 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTimeKey): Promise<boolean> {
-    return this.write(() => {
-      if (once && this.stmts.claim.run(once.key, once.expiresAt).changes !== 1) return false;
+  async recordIssue(
+    token: IssuedToken,
+    audit: AuditEvent,
+    once?: OneTimeKey,
+  ): Promise<IssueOutcome> {
+    return this.write((): IssueOutcome => {
+      if (token.parentJti !== null) {
+        const parent = this.stmts.getToken.get(token.parentJti) as Row | undefined;
+        if (!parent || parent.revoked_at !== null) return 'parent_revoked';
+      }
+      if (once && this.stmts.claim.run(once.key, once.expiresAt).changes !== 1) return 'replayed';
       this.stmts.insertToken.run({ ...token, scopes: JSON.stringify(token.scopes) });
       this.insertAudit(audit);
-      return true;
+      return 'issued';
     });
   }
 

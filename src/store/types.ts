@@ -16,11 +16,12 @@ export interface Store {
   pruneKeys(now: number): Promise<string[]>;
 
   /**
-   * Writes the token row and its audit row in one transaction. With `once`,
-   * the one-time value (a CI token's jti) is claimed in the same transaction:
-   * when it was already used nothing is written and the result is false.
+   * Writes the token row and its audit row in one transaction, or nothing:
+   * `replayed` when `once` (a CI token's jti) was already used, `parent_revoked`
+   * when the token narrows one that is revoked (or gone) by now, checked in the
+   * same transaction so a revocation racing the exchange cannot be missed.
    */
-  recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTimeKey): Promise<boolean>;
+  recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTimeKey): Promise<IssueOutcome>;
   getToken(jti: string): Promise<IssuedToken | undefined>;
   /**
    * Revokes a token and every token narrowed from it; returns the jtis revoked
@@ -69,6 +70,8 @@ export interface Store {
    */
   prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts>;
 }
+
+export type IssueOutcome = 'issued' | 'replayed' | 'parent_revoked';
 
 export interface OneTimeKey {
   key: string;

@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
 import { nowSeconds } from '../clock.js';
+import { BrokerError } from '../errors.js';
 import type { AuditEvent, IssuedToken, Store, TokenSource } from '../store/types.js';
 import { randomId, sha256Hex } from './crypto.js';
 import type { KeyRing } from './keys.js';
@@ -99,7 +100,10 @@ export class Minter {
       },
       req.once,
     );
-    if (!recorded) throw req.once!.replayed();
+    if (recorded === 'replayed') throw req.once!.replayed();
+    if (recorded === 'parent_revoked') {
+      throw new BrokerError('token_revoked', 'token has been revoked: get a new one');
+    }
     return { token, jti, expiresIn: req.ttlSeconds, expiresAt: exp, scopes: req.scopes };
   }
 }

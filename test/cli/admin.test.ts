@@ -139,6 +139,24 @@ describe('tokenbroker revoke and audit', () => {
   });
 });
 
+describe('tokenbroker audit output', () => {
+  it('shows control characters from a caller escaped, so they cannot drive the terminal', async () => {
+    const config = parseConfig(stringify(testConfigObject({ database: './tb.db' })), { env });
+    const { store } = await openBroker(config, { cwd: dir });
+    await store.appendAudit({
+      time: Math.floor(Date.now() / 1000),
+      event: 'token.denied',
+      outcome: 'denied',
+      subject: 'ci:github:repo:x\u001b]0;pwned\u0007\u001b[2J',
+      reason: 'no trust policy matched',
+    });
+    await store.close();
+    const r = await runCli(['audit'], { cwd: dir, env });
+    expect(r.stdout).toContain('ci:github:repo:x\\x1b]0;pwned\\x07\\x1b[2J');
+    expect(r.stdout).not.toContain('\u001b');
+  });
+});
+
 describe('the built executable', () => {
   it('runs config check from the bundle', () => {
     const out = execFileSync(

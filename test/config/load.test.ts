@@ -105,9 +105,9 @@ describe('config loading', () => {
     ],
     [
       'a port of the wrong type',
-      { ...base(), listen: { port: '8787' } },
+      { ...base(), listen: { port: 'eighty' } },
       'listen.port',
-      'expected number, got string "8787"',
+      'expected a port number',
     ],
     [
       'a policy without a pin',
@@ -166,6 +166,64 @@ describe('config loading', () => {
       'repository ** starts with a wildcard: any repository on github could use this policy; pin it with a literal value',
     ],
     [
+      'a regex pin with a top-level alternative',
+      { ...base(), ...policy({ repository: { regex: 'acme/models|.*' } }) },
+      'ci.policies[0].match',
+      'repository /acme/models|.*/ has a top-level | alternative: any repository on github could use this policy; write the alternatives as a list instead',
+    ],
+    [
+      'a regex pin whose slash is optional',
+      { ...base(), ...policy({ repository: { regex: 'acme/?.*' } }) },
+      'ci.policies[0].match',
+      'repository /acme/?.*/ does not spell its owner literally: any repository on github could use this policy whose owner name matches; write the owner in full, e.g. acme/*',
+    ],
+    [
+      'a regex pin whose owner is quantified',
+      { ...base(), ...policy({ repository: { regex: 'acme/*.*' } }) },
+      'ci.policies[0].match',
+      'repository /acme/*.*/ does not spell its owner literally: any repository on github could use this policy whose owner name matches; write the owner in full, e.g. acme/*',
+    ],
+    [
+      'a sub regex with a top-level alternative',
+      { ...base(), ...policy({ sub: { regex: 'repo:acme/models:.*|.*' } }) },
+      'ci.policies[0].match',
+      'sub /repo:acme/models:.*|.*/ has a top-level | alternative: any repository on github could use this policy; write the alternatives as a list instead',
+    ],
+    [
+      'a GitLab project_path regex with a top-level alternative',
+      {
+        ...base(),
+        ci: {
+          providers: [gitlab],
+          policies: [
+            {
+              name: 'p',
+              provider: 'gitlab',
+              match: { project_path: { regex: 'acme/x|.+' } },
+              grant: ['read:x/y'],
+            },
+          ],
+        },
+      },
+      'ci.policies[0].match',
+      'project_path /acme/x|.+/ has a top-level | alternative: any project on gitlab could use this policy; write the alternatives as a list instead',
+    ],
+    [
+      'two policies with one name',
+      {
+        ...base(),
+        ci: {
+          providers: [github],
+          policies: [
+            { name: 'p', provider: 'github', match: { repository: 'acme/a' }, grant: ['write:**'] },
+            { name: 'p', provider: 'github', match: { repository: 'acme/b' }, grant: ['read:x/y'] },
+          ],
+        },
+      },
+      'ci.policies[1].name',
+      'duplicate policy name p: give each policy its own name',
+    ],
+    [
       'a policy for an unknown provider',
       {
         ...base(),
@@ -187,7 +245,7 @@ describe('config loading', () => {
       'a malformed scope in a grant',
       { ...base(), ...policy({ repository: 'acme/models' }, { grant: ['models/acme/*'] }) },
       'ci.policies[0].grant[0]',
-      '"models/acme/*" is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert',
+      '"models/acme/*" is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)',
     ],
     [
       'a bad rate',
@@ -259,6 +317,39 @@ describe('config loading', () => {
     });
     expect(c.issuer).toBe('https://broker.example.com');
     expect(c.tokens.audience).toBe('x\nissuer: https://evil.example');
+  });
+
+  it('accepts a port from the environment', () => {
+    const c = parseConfig(stringify({ ...base(), listen: { port: '${PORT}' } }), {
+      env: { PORT: '9000' },
+    });
+    expect(c.listen.port).toBe(9000);
+  });
+
+  it.each([
+    ['a provider issuer', { issuer: 'http://gitlab.example.com' }, 'ci.providers[0].issuer'],
+    ['a jwks_uri', { jwks_uri: 'http://keys.example.com/jwks' }, 'ci.providers[0].jwks_uri'],
+  ])('refuses plain http for %s except on loopback', (_name, override, path) => {
+    const cfg = { ...base(), ci: { providers: [{ ...github, ...override }], policies: [] } };
+    expect(issues(cfg)).toContainEqual({
+      path,
+      message:
+        'expected an https URL: keys fetched over plain http could be replaced by anyone on the network path (http is accepted on loopback only)',
+    });
+    const loopback = {
+      ...base(),
+      ci: { providers: [{ ...github, issuer: 'http://127.0.0.1:9999' }], policies: [] },
+    };
+    expect(issues(loopback)).toEqual([]);
+  });
+
+  it('refuses a zero lifetime', () => {
+    expect(
+      issues({ ...base(), tokens: { audience: 'x', max_ttl: '0s', default_ttl: '0s' } }),
+    ).toContainEqual({
+      path: 'tokens.max_ttl',
+      message: 'expected a lifetime of at least 1s',
+    });
   });
 
   it('turns rate_limit: false into no limit', () => {

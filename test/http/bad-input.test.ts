@@ -57,7 +57,7 @@ describe('bad input gets a 4xx with an RFC 6749 body', () => {
     [
       'an unknown subject_token_type',
       `grant_type=${EXCHANGE.grant_type}&subject_token=x&subject_token_type=urn:x`,
-      'unsupported_token_type',
+      'invalid_request',
       /^subject_token_type urn:x is not supported/,
     ],
     [

@@ -243,6 +243,14 @@ describe('attacks on the CI token exchange', () => {
     );
   });
 
+  it.each([{ a: 1 }, 42, ''])('refuses a jti that is not a non-empty string: %j', async (jti) => {
+    await refused(
+      await ci.exchange(await ci.github.github({ jti })),
+      'invalid_grant',
+      'CI token jti is not a non-empty string',
+    );
+  });
+
   it('refuses a token over 16 KiB before parsing it', async () => {
     const token = await ci.github.github({ padding: 'x'.repeat(17 * 1024) });
     await refused(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileGlob, globCovers } from '../../src/policy/glob.js';
 import { decideScopes } from '../../src/policy/grants.js';
-import { normalizeResource, scopeCovers } from '../../src/policy/scope.js';
+import { normalizeResource, parseScopeParam, scopeCovers } from '../../src/policy/scope.js';
 import { BrokerError } from '../../src/errors.js';
 
 describe('globs', () => {
@@ -45,6 +45,31 @@ describe('scopes', () => {
     ['read:models/acme/*', 'read:**', false],
   ])('grant %s covers %s: %s', (grant, requested, expected) => {
     expect(scopeCovers(grant, requested)).toBe(expected);
+  });
+
+  it.each([
+    ['a control character', 'read:models/acme/\u001b]0;pwned\u0007'],
+    ['a parent segment', 'read:models/../secret'],
+    ['an empty segment', 'read:models//x'],
+    ['a space', 'read:models/a b'],
+    ['a resource over 200 characters', `read:${'a'.repeat(201)}`],
+    ['an upper-case permission', 'READ:models/a/b'],
+  ])('refuses a scope with %s', (_name, scope) => {
+    expect(() => parseScopeParam(scope)).toThrow(/is not a scope/);
+  });
+
+  it('refuses more than 50 scopes in one request', () => {
+    const many = Array.from({ length: 51 }, (_, i) => `read:models/a/m${i}`).join(' ');
+    expect(() => parseScopeParam(many)).toThrow('51 scopes asked: at most 50 fit in one token');
+  });
+
+  it('decides coverage of adversarial globs in linear time', () => {
+    // Many ** in the outer pattern against a long inner one: exponential or
+    // cubic matchers stall here; the table-driven one answers at once.
+    const outer = `${'**a'.repeat(60)}c`;
+    const inner = `${'a'.repeat(199)}b`;
+    expect(globCovers(outer, inner)).toBe(false);
+    expect(globCovers(outer, `${'a'.repeat(60)}c`)).toBe(true);
   });
 
   it.each([
