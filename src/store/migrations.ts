@@ -95,4 +95,10 @@ CREATE TABLE saml_requests (
 CREATE INDEX saml_requests_expiry ON saml_requests (expires_at);
 `,
   },
+  {
+    version: 3,
+    name: 'drop_saml_requests',
+    // Login requests now travel in a cookie bound to the browser: nothing is stored before the IdP answers.
+    sql: 'DROP TABLE saml_requests;',
+  },
 ];

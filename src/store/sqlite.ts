@@ -147,12 +147,6 @@ export class SqliteStore implements Store {
       touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_sha256 = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE id_sha256 = ?'),
       deleteSubjectSessions: db.prepare('DELETE FROM sessions WHERE subject = ?'),
-      insertSamlRequest: db.prepare(
-        'INSERT OR REPLACE INTO saml_requests (id, value, expires_at) VALUES (?, ?, ?)',
-      ),
-      getSamlRequest: db.prepare('SELECT value FROM saml_requests WHERE id = ? AND expires_at > ?'),
-      deleteSamlRequest: db.prepare('DELETE FROM saml_requests WHERE id = ? RETURNING value'),
-      pruneSamlRequests: db.prepare('DELETE FROM saml_requests WHERE expires_at <= ?'),
       pruneTokens: db.prepare('DELETE FROM issued_tokens WHERE expires_at <= ?'),
       pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
       pruneAudit: db.prepare('DELETE FROM audit_events WHERE time < ?'),
@@ -362,24 +356,9 @@ export class SqliteStore implements Store {
     return this.stmts.deleteSubjectSessions.run(subject).changes;
   }
 
-  async saveSamlRequest(id: string, value: string, expiresAt: number): Promise<void> {
-    this.stmts.insertSamlRequest.run(id, value, expiresAt);
-  }
-
-  async getSamlRequest(id: string, now: number): Promise<string | undefined> {
-    const r = this.stmts.getSamlRequest.get(id, now) as Row | undefined;
-    return r?.value as string | undefined;
-  }
-
-  async deleteSamlRequest(id: string): Promise<string | undefined> {
-    const r = this.stmts.deleteSamlRequest.get(id) as Row | undefined;
-    return r?.value as string | undefined;
-  }
-
   async prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts> {
     return this.db.transaction(() => ({
-      replayGuards:
-        this.stmts.pruneReplay.run(now).changes + this.stmts.pruneSamlRequests.run(now).changes,
+      replayGuards: this.stmts.pruneReplay.run(now).changes,
       tokens: this.stmts.pruneTokens.run(now).changes,
       sessions: this.stmts.pruneSessions.run(now).changes,
       auditEvents: this.stmts.pruneAudit.run(now - auditRetentionSeconds).changes,

@@ -54,19 +54,8 @@ export interface Store {
   deleteSubjectSessions(subject: string): Promise<number>;
 
   /**
-   * SAML AuthnRequest ids awaiting their response (InResponseTo). In the
-   * database, not in memory, so a login started on one instance can finish
-   * on another or after a restart.
-   */
-  saveSamlRequest(id: string, value: string, expiresAt: number): Promise<void>;
-  /** The stored value while `now` is before its expiry, else undefined. */
-  getSamlRequest(id: string, now: number): Promise<string | undefined>;
-  /** Deletes the id (each is single-use); returns its value if it was there. */
-  deleteSamlRequest(id: string): Promise<string | undefined>;
-
-  /**
-   * Removes expired replay guards (and expired SAML request ids, counted with
-   * them), expired tokens and sessions, and audit rows past retention.
+   * Removes expired replay guards, expired tokens and sessions, and audit rows
+   * past retention.
    */
   prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts>;
 }

@@ -26,7 +26,7 @@ describe('SAML login', () => {
     expect(location.searchParams.get('RelayState')).toBe('/settings');
     const { id } = await t.startLogin();
     expect(t.loginCookie).toContain(id);
-    const rows = t.broker.store.db.prepare('SELECT count(*) AS n FROM saml_requests').get();
+    const rows = t.broker.store.db.prepare('SELECT count(*) AS n FROM replay_guard').get();
     expect(rows).toEqual({ n: 0 });
   });
 

@@ -22,7 +22,7 @@ describe('return_to accepts only a local path', () => {
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).toContain('return_to');
-    expect(t.broker.store.db.prepare('SELECT count(*) AS n FROM saml_requests').get()).toEqual({
+    expect(t.broker.store.db.prepare('SELECT count(*) AS n FROM replay_guard').get()).toEqual({
       n: 0,
     });
   });
