@@ -45,6 +45,12 @@ function cryptoBound(ms = 1500): { verify: number; sign: number; perExchange: nu
   return { verify, sign, perExchange: 1 / (1 / verify + 1 / sign) };
 }
 
+/** CPU seconds (user + system, all threads) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function rss(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
@@ -137,12 +143,14 @@ async function main() {
     const fetchesBefore = issuer.jwksFetches;
 
     const peakAmount = Math.floor((TOKENS - warm) * 0.6);
+    const cpuBefore = cpuSeconds(child.pid!);
     const peak = await run({
       url: BROKER,
       connections: 32,
       amount: peakAmount,
       requests: [request],
     });
+    const cpuPerExchange = ((cpuSeconds(child.pid!) - cpuBefore) / peak['2xx']) * 1e6;
     const half =
       argRate > 0 ? Number(process.argv[argRate + 1]) : Math.floor(peak.requests.average / 2);
     const halfAmount = TOKENS - warm - peakAmount;
@@ -180,6 +188,7 @@ async function main() {
     console.log(
       `  broker memory:               RSS ${mem.rssMb.toFixed(0)} MB, peak ${mem.peakMb.toFixed(0)} MB`,
     );
+    console.log(`  broker CPU per exchange:     ${f(cpuPerExchange)} us (all threads, at peak)`);
     console.log(`  JWKS fetches during the run: ${fetchesDuring}`);
     console.log(
       `  one-core crypto bound:       RS256 verify ${f(bound.verify)}/s, ES256 sign ${f(bound.sign)}/s -> ${f(bound.perExchange)} exchanges/s`,
