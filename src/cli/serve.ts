@@ -1,5 +1,6 @@
 import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
 import { startServer } from '../node/server.js';
+import { checkSamlMetadataFile } from '../node/saml-metadata.js';
 import type { CliIO } from './io.js';
 import { summarizeConfig } from './summary.js';
 
@@ -9,6 +10,7 @@ export async function serveCommand(
 ): Promise<void> {
   const path = resolveConfigPath(opts.config, io.cwd, true);
   const { config } = loadConfigFile(path, io.env);
+  await checkSamlMetadataFile(config, path);
   const server = await startServer(config, { host: opts.host, port: opts.port, cwd: io.cwd });
   io.stderr(`tokenbroker: serving ${config.issuer} on ${server.url} (config ${path})\n`);
   await new Promise<void>((resolve) => {
@@ -26,5 +28,6 @@ export async function serveCommand(
 export async function configCheckCommand(opts: { config?: string }, io: CliIO): Promise<void> {
   const path = resolveConfigPath(opts.config, io.cwd, false);
   const { config } = loadConfigFile(path, io.env);
+  await checkSamlMetadataFile(config, path);
   io.stdout(summarizeConfig(config, path));
 }

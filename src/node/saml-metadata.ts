@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/compile.js';
 import { ConfigError } from '../config/load.js';
+import { MetadataError, parseIdpMetadata } from '../saml/metadata.js';
 
 /**
  * Reads sso.saml.idp.metadata_file (relative to the config file's folder)
@@ -22,6 +23,26 @@ export function readSamlMetadataFile(config: Config, configPath: string, baseDir
           code === 'ENOENT'
             ? `file not found: ${file} (download the IdP's SAML metadata XML there, or use metadata_url)`
             : `cannot read ${file} (${code ?? String(e)})`,
+      },
+    ]);
+  }
+}
+
+/**
+ * Parses the metadata read from metadata_file, so that `config check` and
+ * start-up report a broken file with its path instead of the first login.
+ */
+export async function checkSamlMetadataFile(config: Config, configPath: string): Promise<void> {
+  const idp = config.sso?.saml?.idp;
+  if (idp?.metadataXml === undefined) return;
+  try {
+    await parseIdpMetadata(idp.metadataXml);
+  } catch (e) {
+    if (!(e instanceof MetadataError)) throw e;
+    throw new ConfigError(configPath, [
+      {
+        path: 'sso.saml.idp.metadata_file',
+        message: `${e.message}: download the IdP's metadata XML again`,
       },
     ]);
   }

@@ -9,6 +9,7 @@ import { hubSecretSha256, tempDir, testConfigObject } from '../helpers/broker.js
 import { startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
 import { IDP_ENTITY_ID, IDP_SSO_URL, TestIdp } from '../helpers/saml-idp.js';
 import { selfSignedCert } from '../helpers/x509.js';
+import { runCli } from '../helpers/cli.js';
 
 let t: SamlTestBroker | undefined;
 afterEach(() => t?.cleanup());
@@ -151,6 +152,27 @@ describe('where the IdP settings come from', () => {
       );
       expect(() => loadConfigFile(path, { HUB_SECRET_SHA256: 'a'.repeat(64) })).toThrow(
         /metadata_file.*file not found/s,
+      );
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('reports broken metadata_file content at config check, not at the first login', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeFileSync(join(dir, 'idp.xml'), '<EntityDescriptor entityID="x"/>');
+      writeFileSync(
+        join(dir, 'tokenbroker.yaml'),
+        stringify(testConfigObject({ sso: { saml: { idp: { metadata_file: './idp.xml' } } } })),
+      );
+      const r = await runCli(['config', 'check'], {
+        cwd: dir,
+        env: { HUB_SECRET_SHA256: 'a'.repeat(64) },
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        "sso.saml.idp.metadata_file: IdP metadata must describe exactly one IdP (IDPSSODescriptor); it describes 0: download the IdP's metadata XML again",
       );
     } finally {
       cleanup();
