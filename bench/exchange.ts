@@ -154,9 +154,11 @@ async function main() {
     const half =
       argRate > 0 ? Number(process.argv[argRate + 1]) : Math.floor(peak.requests.average / 2);
     const halfAmount = TOKENS - warm - peakAmount;
+    // Few connections: autocannon paces each connection on its own, so many
+    // connections at a fixed rate arrive in bursts and measure the burst.
     const atHalf = await run({
       url: BROKER,
-      connections: 8,
+      connections: 2,
       overallRate: half,
       amount: halfAmount,
       requests: [request],
