@@ -37,20 +37,25 @@ const httpUrl = z.string().refine(
 );
 
 /**
- * Where keys come from must be https: over plain http anyone on the path could
- * swap in their own keys. Loopback is the exception, for tests and demos.
+ * Where keys and certificates come from must be https: over plain http anyone
+ * on the path could swap in their own. Loopback is the exception, for tests
+ * and demos.
  */
 export function isSecureUrl(s: string): boolean {
   try {
     const u = new URL(s);
-    const loopback =
-      u.hostname === 'localhost' ||
-      u.hostname === '[::1]' ||
-      /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
-    return u.protocol === 'https:' || (u.protocol === 'http:' && loopback);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname));
   } catch {
     return false;
   }
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
 }
 
 const keySourceUrl = httpUrl.refine(isSecureUrl, {
@@ -153,24 +158,10 @@ const pem = (label: string) =>
  * the certificate the broker trusts: it is fetched over https only, except
  * from this machine (loopback) in development and tests.
  */
-const metadataUrl = httpUrl.refine(
-  (s) => {
-    const u = new URL(s);
-    return u.protocol === 'https:' || isLoopbackHost(u.hostname);
-  },
-  {
-    message:
-      'expected an https URL: IdP metadata is unsigned, so over plain http anyone on the network path could replace the IdP certificate (http is accepted only for localhost, 127.0.0.0/8 and [::1])',
-  },
-);
-
-function isLoopbackHost(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  );
-}
+const metadataUrl = httpUrl.refine(isSecureUrl, {
+  message:
+    'expected an https URL: IdP metadata is unsigned, so over plain http anyone on the network path could replace the IdP certificate (http is accepted only for localhost, 127.0.0.0/8 and [::1])',
+});
 
 /** Where the IdP's settings come from: its metadata (file or URL), or by hand. */
 const idp = z
@@ -302,40 +293,10 @@ export const rawConfigSchema = z
       });
     }
     const providers = c.ci?.providers ?? [];
-    const seen = new Set<string>();
-    providers.forEach((p, i) => {
-      if (seen.has(p.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['ci', 'providers', i, 'name'],
-          message: `duplicate provider name ${p.name}`,
-        });
-      }
-      seen.add(p.name);
-    });
-    // Names identify policies and roles in audit rows and `explain`: they must be unique.
-    const names = new Set<string>();
-    c.ci?.policies.forEach((pol, i) => {
-      if (names.has(pol.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['ci', 'policies', i, 'name'],
-          message: `duplicate policy name ${pol.name}: give each policy its own name`,
-        });
-      }
-      names.add(pol.name);
-    });
-    const roleNames = new Set<string>();
-    c.sso?.roles.forEach((role, i) => {
-      if (roleNames.has(role.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['sso', 'roles', i, 'name'],
-          message: `duplicate role name ${role.name}: give each role its own name`,
-        });
-      }
-      roleNames.add(role.name);
-    });
+    // Names identify providers, policies and roles in subjects, audit rows and `explain`.
+    uniqueNames(ctx, providers, ['ci', 'providers'], 'provider');
+    uniqueNames(ctx, c.ci?.policies ?? [], ['ci', 'policies'], 'policy');
+    uniqueNames(ctx, c.sso?.roles ?? [], ['sso', 'roles'], 'role');
     c.ci?.policies.forEach((pol, i) => {
       const p = providers.find((x) => x.name === pol.provider);
       if (!p) {
@@ -357,6 +318,25 @@ export const rawConfigSchema = z
   });
 
 export type RawConfig = z.infer<typeof rawConfigSchema>;
+
+function uniqueNames(
+  ctx: z.RefinementCtx,
+  items: ReadonlyArray<{ name: string }>,
+  path: string[],
+  what: string,
+): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, i, 'name'],
+        message: `duplicate ${what} name ${item.name}: give each ${what} its own name`,
+      });
+    }
+    seen.add(item.name);
+  });
+}
 
 /** GitHub Enterprise Server and self-managed GitLab set `kind` explicitly. */
 export function providerKind(issuer: string, kind: ProviderKind | undefined): ProviderKind {
