@@ -15,6 +15,7 @@ import { silentLogger, type Logger } from './log.js';
 import type { Store } from './store/types.js';
 import type { KeyRing } from './tokens/keys.js';
 import { Minter } from './tokens/mint.js';
+import type { TokenSigner } from './tokens/signer.js';
 import { CiVerifier } from './oidc/verify.js';
 import { RateLimits } from './http/rate-limit.js';
 
@@ -29,9 +30,11 @@ export interface AppOptions {
   logger?: Logger;
   /** The caller's address as the runtime knows it. */
   clientAddress?: (c: Context) => string | null;
+  /** Signs minted tokens; WebCrypto (jose) unless the runtime brings a faster one. */
+  signer?: TokenSigner;
 }
 
-export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress'>> {
+export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress' | 'signer'>> {
   clientAddress: AppOptions['clientAddress'];
   minter: Minter;
   ci: CiVerifier;
@@ -58,6 +61,7 @@ export function createApp(options: AppOptions): Hono {
       clock,
       issuer: options.config.issuer,
       audience: options.config.tokens.audience,
+      signer: options.signer,
     }),
     ci: new CiVerifier(options.config.ci.providers, { fetch: fetchImpl, clock, logger }),
     rateLimits: options.config.rateLimit ? new RateLimits(options.config.rateLimit) : undefined,

@@ -6,6 +6,7 @@ import { nowSeconds, systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/compile.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { openBroker } from './open.js';
+import { nodeSigner } from './signer.js';
 
 export interface RunningServer {
   url: string;
@@ -29,6 +30,7 @@ export async function startServer(
     clock,
     logger,
     clientAddress: (c) => getConnInfo(c).remote.address ?? null,
+    signer: nodeSigner(),
   });
 
   const prune = async () => {

@@ -41,6 +41,8 @@ export interface SigningKey {
   kid: string;
   alg: string;
   key: CryptoKey;
+  /** For signers that work outside WebCrypto (the Node entry's). */
+  privateJwk: JWK;
 }
 
 /**
@@ -104,6 +106,7 @@ export class KeyRing {
         kid: cur.kid,
         alg: cur.alg,
         key: (await importJWK(cur.privateJwk, cur.alg)) as CryptoKey,
+        privateJwk: cur.privateJwk,
       };
     }
     this.verifiers = verifiers;

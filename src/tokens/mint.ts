@@ -1,9 +1,9 @@
-import { SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
 import { nowSeconds } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import type { AuditEvent, IssuedToken, Store, TokenSource } from '../store/types.js';
-import { randomId, sha256Hex } from './crypto.js';
+import { randomId } from './crypto.js';
+import { webCryptoSigner, type TokenSigner } from './signer.js';
 import type { KeyRing } from './keys.js';
 
 export interface MintRequest {
@@ -48,30 +48,33 @@ export class Minter {
       clock: Clock;
       issuer: string;
       audience: string;
+      signer?: TokenSigner;
     },
   ) {}
 
   async mint(req: MintRequest): Promise<MintedToken> {
     const { store, keys, clock, issuer, audience } = this.deps;
+    const signer = this.deps.signer ?? webCryptoSigner;
     const key = await keys.signingKey();
     const now = nowSeconds(clock);
     const exp = now + req.ttlSeconds;
     const jti = randomId();
-    const token = await new SignJWT({
-      ...req.claims,
-      scope: req.scopes.join(' '),
-      client_id: req.clientId,
-    })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-      .setIssuer(issuer)
-      .setSubject(req.subject)
-      .setAudience(audience)
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(exp)
-      .setJti(jti)
-      .sign(key.key);
-    const tokenSha256 = await sha256Hex(token);
+    const { token, sha256: tokenSha256 } = await signer.sign(
+      { alg: key.alg, kid: key.kid, typ: 'at+jwt' },
+      {
+        ...req.claims,
+        scope: req.scopes.join(' '),
+        client_id: req.clientId,
+        iss: issuer,
+        sub: req.subject,
+        aud: audience,
+        iat: now,
+        nbf: now,
+        exp,
+        jti,
+      },
+      key,
+    );
     const row: IssuedToken = {
       jti,
       subject: req.subject,
