@@ -88,7 +88,7 @@ export function scopesForResource(grants: readonly string[], resource: string): 
   const out = new Set<string>();
   for (const g of grants) {
     const p = parseScope(g);
-    if (p && p.permission !== '*' && compileGlob(p.resource).test(resource)) {
+    if (p && compileGlob(p.resource).test(resource)) {
       out.add(`${p.permission}:${resource}`);
     }
   }
