@@ -124,7 +124,9 @@ describe('scopes', () => {
   });
 
   it('narrows a grant of every permission (*) to that one resource', () => {
-    const d = decideScopes([{ source: 'admins', scopes: ['*:models/acme/*'] }], { resource: 'acme/bert' });
+    const d = decideScopes([{ source: 'admins', scopes: ['*:models/acme/*'] }], {
+      resource: 'acme/bert',
+    });
     expect(d.scopes).toEqual(['*:models/acme/bert']);
     expect(scopeCovers(d.scopes[0]!, 'write:models/acme/bert')).toBe(true);
     expect(scopeCovers(d.scopes[0]!, 'write:models/acme/other')).toBe(false);
