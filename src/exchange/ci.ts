@@ -40,11 +40,7 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
   ctx.auditFields.policy = matched.map((r) => r.policy).join(','); // for a scope refusal's audit row
   const decision = decideScopes(grants, req);
   ctx.auditFields.policy = decision.sources.join(',');
-  const ttl = decideTtl(req.ttlSeconds, {
-    defaultTtl: ctx.config.tokens.defaultTtl,
-    maxTtl: ctx.config.tokens.maxTtl,
-    grantMax: decision.maxTtl,
-  });
+  const ttl = decideTtl(req.ttlSeconds, ctx.config.tokens, decision.maxTtl);
 
   const ci = Object.fromEntries(
     Object.entries({

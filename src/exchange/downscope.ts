@@ -13,11 +13,7 @@ import { decideTtl, type ExchangeRequest } from './request.js';
  */
 export async function downscope(req: ExchangeRequest, ctx: ExchangeContext): Promise<MintedToken> {
   const { config } = ctx;
-  const own = await verifyOwnToken(req.subjectToken, {
-    ...ctx,
-    issuer: config.issuer,
-    audience: config.tokens.audience,
-  });
+  const own = await verifyOwnToken(req.subjectToken, ctx);
   const remaining = own.row.expiresAt - nowSeconds(ctx.clock);
   if (remaining < 1) throw new BrokerError('token_expired', 'token has expired: get a new one');
   ctx.auditFields.subject = own.row.subject;
@@ -26,11 +22,7 @@ export async function downscope(req: ExchangeRequest, ctx: ExchangeContext): Pro
     [{ source: 'token', scopes: own.row.scopes, maxTtl: remaining }],
     req,
   );
-  const ttl = decideTtl(req.ttlSeconds, {
-    defaultTtl: config.tokens.defaultTtl,
-    maxTtl: config.tokens.maxTtl,
-    grantMax: decision.maxTtl,
-  });
+  const ttl = decideTtl(req.ttlSeconds, config.tokens, decision.maxTtl);
   const ci = (own.payload as { ci?: unknown }).ci;
   return ctx.minter.mint({
     subject: own.row.subject,

@@ -67,11 +67,11 @@ export function parseTtl(ttl: string | undefined): number | undefined {
   return s;
 }
 
-/** TTL = min(requested or default, grant caps, global max). */
+/** TTL = min(requested or the default, the granting policies' or roles' cap, the global max). */
 export function decideTtl(
   requested: number | undefined,
-  caps: { defaultTtl: number; maxTtl: number; grantMax: number | undefined },
+  tokens: { defaultTtl: number; maxTtl: number },
+  grantMax: number | undefined,
 ): number {
-  const wanted = requested ?? caps.defaultTtl;
-  return Math.min(wanted, caps.maxTtl, caps.grantMax ?? Infinity);
+  return Math.min(requested ?? tokens.defaultTtl, tokens.maxTtl, grantMax ?? Infinity);
 }

@@ -12,11 +12,7 @@ export function introspectHandler(deps: AppDeps) {
     await authenticateResourceServer(c, deps.config.resourceServers);
     const token = required(await readParams(c), 'token');
     try {
-      const { payload } = await verifyOwnToken(token, {
-        ...deps,
-        issuer: deps.config.issuer,
-        audience: deps.config.tokens.audience,
-      });
+      const { payload } = await verifyOwnToken(token, deps);
       return noStore(c, { active: true, token_type: 'Bearer', ...payload });
     } catch (e) {
       if (isBrokerError(e) && e.status < 500) return noStore(c, { active: false });

@@ -92,11 +92,7 @@ export function personRoutes(ctx: SsoContext): Hono {
       try {
         scopes = parseScopeParam(params.scope);
         const decision = decideScopes(roleGrants(roles), { scopes });
-        const ttl = decideTtl(parseTtl(params.ttl), {
-          defaultTtl: deps.config.tokens.defaultTtl,
-          maxTtl: deps.config.tokens.maxTtl,
-          grantMax: decision.maxTtl,
-        });
+        const ttl = decideTtl(parseTtl(params.ttl), deps.config.tokens, decision.maxTtl);
         const minted = await deps.minter.mint({
           subject: session.subject,
           scopes: decision.scopes,

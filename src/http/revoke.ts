@@ -17,11 +17,7 @@ export function revokeHandler(deps: AppDeps) {
     try {
       // The spec answers 200 whatever was sent; without a token there is nothing to do.
       if (!token) return done(c);
-      const { row } = await verifyOwnToken(token, {
-        ...deps,
-        issuer: deps.config.issuer,
-        audience: deps.config.tokens.audience,
-      });
+      const { row } = await verifyOwnToken(token, deps);
       const now = nowSeconds(deps.clock);
       await deps.store.revokeToken(row.jti, now, {
         time: now,

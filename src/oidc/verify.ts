@@ -136,13 +136,19 @@ export class CiVerifier {
       );
     }
     if (typeof claims.sub !== 'string' || claims.sub === '') {
-      throw new BrokerError('token_invalid', 'CI token has no usable sub claim');
+      throw new BrokerError(
+        'token_invalid',
+        `CI token has no usable sub claim: send the CI provider's OIDC token unchanged`,
+      );
     }
     checkAudience(provider, claims.aud);
     step('audience', `${JSON.stringify(claims.aud)} is accepted`);
 
     if (claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti === '')) {
-      throw new BrokerError('token_invalid', 'CI token jti is not a non-empty string');
+      throw new BrokerError(
+        'token_invalid',
+        'CI token jti is not a non-empty string: such a token cannot be guarded against replay, so it is refused',
+      );
     }
     if (claims.jti === undefined && !provider.allowMissingJti) {
       throw new BrokerError(
@@ -208,10 +214,13 @@ function describe(e: unknown, provider: Provider, now: number, leeway: number): 
       );
     }
     if (e.reason === 'missing')
-      return new BrokerError('token_invalid', `CI token has no ${e.claim} claim`);
+      return new BrokerError(
+        'token_invalid',
+        `CI token has no ${e.claim} claim: send the CI provider's OIDC token unchanged`,
+      );
     return new BrokerError(
       'token_invalid',
-      `CI token claim ${e.claim} is not acceptable (${e.reason})`,
+      `CI token claim ${e.claim} is not acceptable (${e.reason}): request a fresh token in the job`,
     );
   }
   if (e instanceof errors.JOSEAlgNotAllowed) {
@@ -223,7 +232,7 @@ function describe(e: unknown, provider: Provider, now: number, leeway: number): 
   if (e instanceof errors.JWSSignatureVerificationFailed) {
     return new BrokerError(
       'token_invalid',
-      `CI token signature does not verify with ${provider.name}'s published keys`,
+      `CI token signature does not verify with ${provider.name}'s published keys: it was altered, or not issued by ${provider.issuer}`,
     );
   }
   if (e instanceof errors.JWKSMultipleMatchingKeys) {
@@ -232,8 +241,9 @@ function describe(e: unknown, provider: Provider, now: number, leeway: number): 
       `CI token names no kid and ${provider.name} publishes several keys: refused`,
     );
   }
-  if (e instanceof errors.JOSEError) {
-    return new BrokerError('token_invalid', `CI token is not a valid signed JWT (${e.code})`);
-  }
-  return new BrokerError('token_invalid', 'CI token is not a valid signed JWT');
+  const code = e instanceof errors.JOSEError ? ` (${e.code})` : '';
+  return new BrokerError(
+    'token_invalid',
+    `CI token is not a valid signed JWT${code}: send the CI provider's OIDC token unchanged`,
+  );
 }

@@ -5,6 +5,7 @@ import { BrokerError } from '../errors.js';
 import type { IssuedToken, Store } from '../store/types.js';
 import { formatDuration } from '../config/duration.js';
 import type { KeyRing } from './keys.js';
+import type { Config } from '../config/compile.js';
 
 export interface OwnToken {
   payload: JWTPayload & { scope?: string; client_id?: string };
@@ -20,7 +21,7 @@ const MAX_TOKEN_BYTES = 16 * 1024;
  */
 export async function verifyOwnToken(
   token: string,
-  deps: { keys: KeyRing; store: Store; clock: Clock; issuer: string; audience: string },
+  deps: { keys: KeyRing; store: Store; clock: Clock; config: Pick<Config, 'issuer' | 'tokens'> },
 ): Promise<OwnToken> {
   if (token.length > MAX_TOKEN_BYTES) {
     throw new BrokerError(
@@ -35,12 +36,15 @@ export async function verifyOwnToken(
       async (header) => {
         const key = header.kid ? await deps.keys.verifyingKey(header.kid) : undefined;
         if (!key)
-          throw new BrokerError('token_invalid', 'token was not signed by a key of this broker');
+          throw new BrokerError(
+            'token_invalid',
+            'token was not signed by a key of this broker: send a token this broker issued',
+          );
         return key;
       },
       {
-        issuer: deps.issuer,
-        audience: deps.audience,
+        issuer: deps.config.issuer,
+        audience: deps.config.tokens.audience,
         typ: 'at+jwt',
         algorithms: ['ES256', 'EdDSA', 'RS256'],
         currentDate: new Date(deps.clock.now()),
@@ -75,7 +79,7 @@ export function describeJoseError(e: unknown, clock: Clock): BrokerError {
   if (e instanceof errors.JWTClaimValidationFailed) {
     return new BrokerError(
       'token_invalid',
-      `token claim ${e.claim} is not acceptable (${e.reason}): ${e.message}`,
+      `token claim ${e.claim} is not acceptable (${e.reason}): ${e.message}; get a new token from this broker`,
     );
   }
   if (e instanceof errors.JOSEAlgNotAllowed) {
@@ -85,10 +89,13 @@ export function describeJoseError(e: unknown, clock: Clock): BrokerError {
     );
   }
   if (e instanceof errors.JWSSignatureVerificationFailed) {
-    return new BrokerError('token_invalid', 'token signature does not verify');
+    return new BrokerError(
+      'token_invalid',
+      'token signature does not verify: it was altered, or not issued by this broker',
+    );
   }
-  if (e instanceof errors.JOSEError) {
-    return new BrokerError('token_invalid', 'token is not a valid signed JWT');
-  }
-  return new BrokerError('token_invalid', 'token is not a valid signed JWT');
+  return new BrokerError(
+    'token_invalid',
+    'token is not a valid signed JWT: send the access_token this broker issued, unchanged',
+  );
 }

@@ -88,7 +88,7 @@ describe('bad input gets a 4xx with an RFC 6749 body', () => {
       'a garbage subject token',
       `grant_type=${EXCHANGE.grant_type}&subject_token=%00%ff&subject_token_type=${EXCHANGE.access}`,
       'invalid_grant',
-      'token is not a valid signed JWT',
+      'token is not a valid signed JWT: send the access_token this broker issued, unchanged',
     ],
     [
       'an actor token',

@@ -84,7 +84,7 @@ describe('attacks on the CI token exchange', () => {
     await refused(
       await ci.exchange(token),
       'invalid_grant',
-      "CI token signature does not verify with github's published keys",
+      `CI token signature does not verify with github's published keys: it was altered, or not issued by ${ci.github.url}`,
     );
   });
 
@@ -247,7 +247,7 @@ describe('attacks on the CI token exchange', () => {
     await refused(
       await ci.exchange(await ci.github.github({ jti })),
       'invalid_grant',
-      'CI token jti is not a non-empty string',
+      'CI token jti is not a non-empty string: such a token cannot be guarded against replay, so it is refused',
     );
   });
 
@@ -275,7 +275,7 @@ describe('attacks on the CI token exchange', () => {
     await refused(
       await ci.exchange(await ci.github.github({ sub: undefined })),
       'invalid_grant',
-      'CI token has no sub claim',
+      "CI token has no sub claim: send the CI provider's OIDC token unchanged",
     );
   });
 
