@@ -72,7 +72,7 @@ function escapeProperty(s) {
 }
 
 // node_modules/@actions/core/lib/file-command.js
-import * as crypto from "crypto";
+import * as crypto2 from "crypto";
 import * as fs from "fs";
 import * as os2 from "os";
 function issueFileCommand(command, message) {
@@ -88,7 +88,7 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
+  const delimiter = `ghadelimiter_${crypto2.randomUUID()}`;
   const convertedValue = toCommandValue(value);
   if (key.includes(delimiter)) {
     throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
@@ -453,6 +453,10 @@ function getState(name) {
 
 // src/client/retry.ts
 var DEFAULT_RETRY = { attempts: 4, baseDelayMs: 1e3, maxDelayMs: 1e4 };
+function retryNotice(info2) {
+  return `${info2.reason}; try ${info2.attempt + 1} of ${info2.attempts} in ${(info2.delayMs / 1e3).toFixed(1)}s`;
+}
+var isoSeconds = (d) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 var realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 var TransientError = class extends Error {
   constructor(message, retryAfterSeconds) {
@@ -514,8 +518,42 @@ var ClientError = class extends Error {
 };
 var isClientError = (e) => e instanceof ClientError;
 
+// src/oidc/fetch-json.ts
+var FetchProblem = class extends Error {
+  name = "FetchProblem";
+};
+async function readCapped(res, maxBytes, url) {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw new FetchProblem(`${url} answered ${declared} bytes, more than the ${maxBytes} allowed`);
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (; ; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new FetchProblem(`${url} answered more than the ${maxBytes} bytes allowed`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
 // src/client/http.ts
 var DEFAULT_TIMEOUT_MS = 3e4;
+var MAX_BODY_BYTES = 256 * 1024;
 async function send(deps, url, init, what) {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let res;
@@ -527,8 +565,14 @@ async function send(deps, url, init, what) {
       redirect: "manual",
       signal: AbortSignal.timeout(timeoutMs)
     });
-    text = await res.text();
+    text = await readCapped(res, MAX_BODY_BYTES, "it");
   } catch (e) {
+    if (e instanceof FetchProblem) {
+      throw new ClientError(
+        "protocol",
+        `${what}: ${e.message}; check that the URL is the broker's, not a proxy's error page`
+      );
+    }
     throw new TransientError(`${what} failed: ${networkReason(e, timeoutMs)}`);
   }
   if (res.status >= 500) {
@@ -756,6 +800,84 @@ function refusal(answer, what) {
   return new ClientError("refused", message, { status: answer.status, oauthError, description });
 }
 
+// node_modules/jose/dist/webapi/lib/buffer_utils.js
+var encoder = new TextEncoder();
+var decoder = new TextDecoder();
+var strictDecoder = new TextDecoder("utf-8", { fatal: true });
+var UINT32_RANGE = 2 ** 32;
+function decodeBase64(encoded, url = false) {
+  if (Uint8Array.fromBase64)
+    return Uint8Array.fromBase64(encoded, { alphabet: url ? "base64url" : "base64" });
+  if (url) {
+    if (encoded.includes("+") || encoded.includes("/"))
+      throw new TypeError("Invalid base64url");
+    encoded = encoded.replace(/-/g, "+").replace(/_/g, "/");
+  }
+  const binary = atob(encoded), bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++)
+    bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+// node_modules/jose/dist/webapi/util/errors.js
+var JOSEError = class extends Error {
+  static code = "ERR_JOSE_GENERIC";
+  code = "ERR_JOSE_GENERIC";
+  constructor(message, options) {
+    super(message, options), this.name = this.constructor.name, Error.captureStackTrace?.(this, this.constructor);
+  }
+};
+var JWTInvalid = class extends JOSEError {
+  static code = "ERR_JWT_INVALID";
+  code = "ERR_JWT_INVALID";
+};
+
+// node_modules/jose/dist/webapi/util/base64url.js
+var invalid = "The input to be decoded is not correctly encoded.";
+function decode(input) {
+  try {
+    return decodeBase64(typeof input == "string" ? input : decoder.decode(input), true);
+  } catch (cause) {
+    throw new TypeError(invalid, { cause });
+  }
+}
+
+// node_modules/jose/dist/webapi/lib/validate.js
+function isObject(input) {
+  if (typeof input != "object" || input === null || Object.prototype.toString.call(input) !== "[object Object]")
+    return false;
+  const prototype = Object.getPrototypeOf(input);
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
+
+// node_modules/jose/dist/webapi/util/decode_jwt.js
+function decodeJwt(jwt) {
+  if (typeof jwt != "string")
+    throw new JWTInvalid("JWTs must use Compact JWS serialization, JWT must be a string");
+  const { 1: encodedPayload, length } = jwt.split(".");
+  if (length === 5)
+    throw new JWTInvalid("Only JWTs using Compact JWS serialization can be decoded");
+  if (length !== 3)
+    throw new JWTInvalid("Invalid JWT");
+  if (!encodedPayload)
+    throw new JWTInvalid("JWTs must contain a payload");
+  let claimsSetBytes;
+  try {
+    claimsSetBytes = decode(encodedPayload);
+  } catch (cause) {
+    throw new JWTInvalid("Failed to base64url decode the payload", { cause });
+  }
+  let claimsSet;
+  try {
+    claimsSet = JSON.parse(strictDecoder.decode(claimsSetBytes));
+  } catch (cause) {
+    throw new JWTInvalid("Failed to parse the decoded payload as JSON", { cause });
+  }
+  if (!isObject(claimsSet))
+    throw new JWTInvalid("Invalid JWT Claims Set");
+  return claimsSet;
+}
+
 // src/client/claims.ts
 var SHOWN = [
   "iss",
@@ -782,13 +904,8 @@ var SHOWN = [
   // GitLab
 ];
 function peekClaims(jwt) {
-  const payload = jwt.split(".")[1];
-  if (!payload) return void 0;
   try {
-    const b64 = payload.replace(/-/g, "+").replace(/_/g, "/");
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const claims = JSON.parse(new TextDecoder().decode(bytes));
-    return claims && typeof claims === "object" ? claims : void 0;
+    return decodeJwt(jwt);
   } catch {
     return void 0;
   }
@@ -805,6 +922,9 @@ function describeClaims(claims) {
     parts.push(`${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
   }
   return parts.join(", ");
+}
+function refusalHint(e, jwt) {
+  return e.code === "refused" && e.details.status !== 429 ? claimsHint(jwt) : "";
 }
 function claimsHint(jwt) {
   const claims = jwt ? peekClaims(jwt) : void 0;
@@ -924,9 +1044,7 @@ async function runMain(deps) {
       userAgent: USER_AGENT,
       retry: {
         ...deps.retry,
-        onRetry: ({ attempt, attempts, delayMs, reason }) => core.info(
-          `${reason}; try ${attempt + 1} of ${attempts} in ${(delayMs / 1e3).toFixed(1)}s`
-        )
+        onRetry: (info2) => core.info(retryNotice(info2))
       }
     };
     const meta = await discover(inputs.brokerUrl, http);
@@ -947,7 +1065,7 @@ async function runMain(deps) {
     );
     const token = result.accessToken;
     core.setSecret(token);
-    const expiresAt = result.expiresAt?.toISOString().replace(/\.\d{3}Z$/, "Z") ?? "";
+    const expiresAt = result.expiresAt ? isoSeconds(result.expiresAt) : "";
     core.setOutput("token", token);
     core.setOutput("expires-at", expiresAt);
     core.setOutput("scope", result.scope ?? "");
@@ -965,9 +1083,7 @@ async function runMain(deps) {
     );
   } catch (e) {
     let msg = errorMessage(e);
-    if (isClientError(e) && e.code === "refused" && e.details.status !== 429) {
-      msg += claimsHint(lastIdToken);
-    }
+    if (isClientError(e)) msg += refusalHint(e, lastIdToken);
     core.setFailed(`tokenbroker failed: ${msg}`);
   }
 }

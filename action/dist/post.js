@@ -513,8 +513,42 @@ var ClientError = class extends Error {
   name = "ClientError";
 };
 
+// src/oidc/fetch-json.ts
+var FetchProblem = class extends Error {
+  name = "FetchProblem";
+};
+async function readCapped(res, maxBytes, url) {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw new FetchProblem(`${url} answered ${declared} bytes, more than the ${maxBytes} allowed`);
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (; ; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new FetchProblem(`${url} answered more than the ${maxBytes} bytes allowed`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
 // src/client/http.ts
 var DEFAULT_TIMEOUT_MS = 3e4;
+var MAX_BODY_BYTES = 256 * 1024;
 async function send(deps, url, init, what) {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let res;
@@ -526,8 +560,14 @@ async function send(deps, url, init, what) {
       redirect: "manual",
       signal: AbortSignal.timeout(timeoutMs)
     });
-    text = await res.text();
+    text = await readCapped(res, MAX_BODY_BYTES, "it");
   } catch (e) {
+    if (e instanceof FetchProblem) {
+      throw new ClientError(
+        "protocol",
+        `${what}: ${e.message}; check that the URL is the broker's, not a proxy's error page`
+      );
+    }
     throw new TransientError(`${what} failed: ${networkReason(e, timeoutMs)}`);
   }
   if (res.status >= 500) {

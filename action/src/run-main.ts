@@ -1,7 +1,8 @@
 import { discover, exchange } from '../../src/client/broker.js';
-import { claimsHint } from '../../src/client/claims.js';
+import { refusalHint } from '../../src/client/claims.js';
 import { isClientError } from '../../src/client/errors.js';
 import type { HttpDeps } from '../../src/client/http.js';
+import { isoSeconds, retryNotice } from '../../src/client/retry.js';
 import { idTokenRequest, requestIdToken } from './id-token.js';
 import { readInputs } from './inputs.js';
 import { errorMessage, STATE, USER_AGENT, type StepDeps } from './runner.js';
@@ -23,10 +24,7 @@ export async function runMain(deps: StepDeps): Promise<void> {
       userAgent: USER_AGENT,
       retry: {
         ...deps.retry,
-        onRetry: ({ attempt, attempts, delayMs, reason }) =>
-          core.info(
-            `${reason}; try ${attempt + 1} of ${attempts} in ${(delayMs / 1000).toFixed(1)}s`,
-          ),
+        onRetry: (info) => core.info(retryNotice(info)),
       },
     };
     const meta = await discover(inputs.brokerUrl, http);
@@ -49,7 +47,7 @@ export async function runMain(deps: StepDeps): Promise<void> {
     // First, before any output, state or log line could carry it.
     core.setSecret(token);
 
-    const expiresAt = result.expiresAt?.toISOString().replace(/\.\d{3}Z$/, 'Z') ?? '';
+    const expiresAt = result.expiresAt ? isoSeconds(result.expiresAt) : '';
     core.setOutput('token', token);
     core.setOutput('expires-at', expiresAt);
     core.setOutput('scope', result.scope ?? '');
@@ -69,9 +67,7 @@ export async function runMain(deps: StepDeps): Promise<void> {
     );
   } catch (e) {
     let msg = errorMessage(e);
-    if (isClientError(e) && e.code === 'refused' && e.details.status !== 429) {
-      msg += claimsHint(lastIdToken);
-    }
+    if (isClientError(e)) msg += refusalHint(e, lastIdToken);
     core.setFailed(`tokenbroker failed: ${msg}`);
   }
 }

@@ -1,8 +1,14 @@
 import { discover, exchange } from '../client/broker.js';
-import { claimsHint } from '../client/claims.js';
+import { refusalHint } from '../client/claims.js';
 import { ClientError } from '../client/errors.js';
 import type { HttpDeps } from '../client/http.js';
-import { DEFAULT_RETRY, realSleep, type RetryOptions } from '../client/retry.js';
+import {
+  DEFAULT_RETRY,
+  isoSeconds,
+  realSleep,
+  retryNotice,
+  type RetryOptions,
+} from '../client/retry.js';
 import { parseBrokerUrl, parseScopeSetting, parseTtlSetting } from '../client/validate.js';
 import { CliError, type CliIO } from './io.js';
 
@@ -53,10 +59,7 @@ export async function exchangeCommand(
       userAgent: 'tokenbroker-cli',
       retry: {
         ...deps.retry,
-        onRetry: ({ attempt, attempts, delayMs, reason }) =>
-          io.stderr(
-            `tokenbroker: ${reason}; try ${attempt + 1} of ${attempts} in ${(delayMs / 1000).toFixed(1)}s\n`,
-          ),
+        onRetry: (info) => io.stderr(`tokenbroker: ${retryNotice(info)}\n`),
       },
     };
     const meta = await discover(brokerUrl, http);
@@ -72,13 +75,12 @@ export async function exchangeCommand(
       http,
     );
     io.stdout(`${result.accessToken}\n`);
-    const until = result.expiresAt?.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const until = result.expiresAt && isoSeconds(result.expiresAt);
     io.stderr(
       `tokenbroker: token for ${result.scope || '(no scope)'}${until ? `, valid until ${until}` : ''}\n`,
     );
   } catch (e) {
     if (!(e instanceof ClientError)) throw e;
-    const hint = e.code === 'refused' && e.details.status !== 429 ? claimsHint(oidcToken) : '';
-    throw new CliError(`${e.message}${hint}`, e.code === 'usage' ? 2 : 1);
+    throw new CliError(`${e.message}${refusalHint(e, oidcToken)}`, e.code === 'usage' ? 2 : 1);
   }
 }

@@ -1,3 +1,6 @@
+import { decodeJwt } from 'jose';
+import type { ClientError } from './errors.js';
+
 /**
  * The claims of a CI token that a trust policy matches on and that are not
  * secret, to print when the broker refuses it: the user compares them with
@@ -25,13 +28,8 @@ const SHOWN = [
 
 /** The payload of a JWT, or undefined if it is not one. */
 export function peekClaims(jwt: string): Record<string, unknown> | undefined {
-  const payload = jwt.split('.')[1];
-  if (!payload) return undefined;
   try {
-    const b64 = payload.replace(/-/g, '+').replace(/_/g, '/');
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : undefined;
+    return decodeJwt(jwt);
   } catch {
     return undefined;
   }
@@ -54,6 +52,14 @@ export function describeClaims(claims: Record<string, unknown>): string {
     parts.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   }
   return parts.join(', ');
+}
+
+/**
+ * What to append to a failed exchange: the presented token's claims when the
+ * broker refused it (not when it only asked us to slow down), else ''.
+ */
+export function refusalHint(e: ClientError, jwt: string | undefined): string {
+  return e.code === 'refused' && e.details.status !== 429 ? claimsHint(jwt) : '';
 }
 
 /** A sentence to append to a refusal, or '' when the token cannot be read. */

@@ -1,4 +1,5 @@
 import { ClientError } from './errors.js';
+import { FetchProblem, readCapped } from '../oidc/fetch-json.js';
 import { retry, TransientError, type RetryOptions } from './retry.js';
 
 /** What every network call of the client gets injected. */
@@ -18,6 +19,8 @@ export interface HttpAnswer {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Token endpoint answers are a few KiB; anything far larger is not the broker. */
+const MAX_BODY_BYTES = 256 * 1024;
 
 /**
  * One HTTP call. Network errors, timeouts and 5xx throw TransientError (the
@@ -40,8 +43,14 @@ export async function send(
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
-    text = await res.text();
+    text = await readCapped(res, MAX_BODY_BYTES, 'it');
   } catch (e) {
+    if (e instanceof FetchProblem) {
+      throw new ClientError(
+        'protocol',
+        `${what}: ${e.message}; check that the URL is the broker's, not a proxy's error page`,
+      );
+    }
     throw new TransientError(`${what} failed: ${networkReason(e, timeoutMs)}`);
   }
   if (res.status >= 500) {

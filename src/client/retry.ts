@@ -19,6 +19,19 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY = { attempts: 4, baseDelayMs: 1000, maxDelayMs: 10_000 } as const;
 
+/** The line the action and the CLI print before waiting to retry. */
+export function retryNotice(info: {
+  attempt: number;
+  attempts: number;
+  delayMs: number;
+  reason: string;
+}): string {
+  return `${info.reason}; try ${info.attempt + 1} of ${info.attempts} in ${(info.delayMs / 1000).toFixed(1)}s`;
+}
+
+/** 2026-01-01T00:15:00Z: an expiry as the action's output and the CLI show it. */
+export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
 export const realSleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
 

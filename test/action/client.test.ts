@@ -29,6 +29,7 @@ beforeAll(async () => {
     return c.json(next.body ?? {}, next.status as 200, next.headers);
   });
   app.post('/revoke', (c) => c.body(null, 200));
+  app.get('/huge/.well-known/oauth-authorization-server', (c) => c.text('x'.repeat(300 * 1024)));
   app.post('/moved', (c) => c.redirect('https://elsewhere.test/token', 307));
   server = await listen(app.fetch);
 });
@@ -208,5 +209,17 @@ describe('discover and revoke', () => {
     expect(e.message).toContain(
       'token_endpoint "http://broker.example.com/token" uses plain http: use https',
     );
+  });
+});
+
+describe('answers that are not the broker', () => {
+  it('refuses a body over 256 KiB without retrying, saying to check the URL', async () => {
+    const e = await discover(`${server.url}/huge`, deps).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(ClientError);
+    expect((e as ClientError).code).toBe('protocol');
+    expect((e as ClientError).message).toMatch(
+      /: it answered 307200 bytes, more than the 262144 allowed; check that the URL is the broker's, not a proxy's error page$/,
+    );
+    expect(sleeps).toEqual([]);
   });
 });
