@@ -34,7 +34,13 @@ export function errorResponse(err: unknown, c: Context, logger: Logger): Respons
     for (const [k, v] of Object.entries(e.headers ?? {})) c.header(k, v);
     return htmlResponse(
       c,
-      errorPageHtml({ code: e.code, status: e.status, message: e.message, requestId }),
+      errorPageHtml({
+        code: e.code,
+        status: e.status,
+        message: e.message,
+        requestId,
+        logout: e.detail?.logout === true,
+      }),
       e.status,
     );
   }

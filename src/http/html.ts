@@ -1,18 +1,10 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 
 declare module 'hono' {
   interface ContextVariableMap {
     /** Set by browser routes: errors there render as a page, not as JSON. */
     errorFormat: 'html' | 'json';
   }
-}
-
-/** Marks the routes below as browser routes (HTML error pages). */
-export function htmlErrors(): MiddlewareHandler {
-  return async function markHtml(c, next) {
-    c.set('errorFormat', 'html');
-    await next();
-  };
 }
 
 export function wantsHtml(c: Context): boolean {
@@ -24,7 +16,7 @@ export function wantsHtml(c: Context): boolean {
  * No inline script or style anywhere: the page's code is /static/tokenbroker.js.
  * `form-action` also names where a form may redirect to (the IdP's logout).
  */
-export function contentSecurityPolicy(formTargets: string[] = []): string {
+function contentSecurityPolicy(formTargets: string[] = []): string {
   return [
     "default-src 'none'",
     "script-src 'self'",

@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../clock.js';
+import type { Role } from '../config/compile.js';
 import { BrokerError, isBrokerError } from '../errors.js';
 import { decideTtl, parseTtl } from '../exchange/request.js';
 import { decideScopes } from '../policy/grants.js';
@@ -33,10 +34,10 @@ export function personRoutes(ctx: SsoContext): Hono {
   async function render(
     c: Context,
     session: Session,
+    roles: Role[],
     extra: Pick<PersonView, 'minted' | 'error' | 'form'>,
     status: number,
   ): Promise<Response> {
-    const roles = rolesOf(session);
     const now = nowSeconds(deps.clock);
     const { maxTtl, defaultTtl } = deps.config.tokens;
     const caps = roles.map((r) => r.maxTtl ?? maxTtl);
@@ -77,7 +78,7 @@ export function personRoutes(ctx: SsoContext): Hono {
     page(async (c) => {
       const session = await sessions.read(c);
       if (!session) return c.redirect('/saml/login?return_to=%2F', 302);
-      return render(c, session, {}, 200);
+      return render(c, session, rolesOf(session), {}, 200);
     }),
   );
 
@@ -101,7 +102,7 @@ export function personRoutes(ctx: SsoContext): Hono {
           source: 'web',
           audit: { source: 'web', policy: decision.sources.join(','), ...info },
         });
-        return await render(c, session, { minted }, 200);
+        return await render(c, session, roles, { minted }, 200);
       } catch (e) {
         if (!isBrokerError(e) || e.status >= 500) throw e;
         await deps.store.appendAudit({
@@ -114,7 +115,7 @@ export function personRoutes(ctx: SsoContext): Hono {
           reason: `${e.code}: ${e.message}`,
           ...info,
         });
-        return render(c, session, { error: e.message, form }, e.status);
+        return render(c, session, roles, { error: e.message, form }, e.status);
       }
     }),
   );

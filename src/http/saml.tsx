@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../clock.js';
 import { BrokerError, isBrokerError } from '../errors.js';
-import { mapIdentity, matchRoles, personSubject, type Identity } from '../saml/identity.js';
+import { EMAIL, mapIdentity, matchRoles, personSubject, type Identity } from '../saml/identity.js';
 import type { LogoutRequest } from '../saml/logout.js';
 import { checkReturnTo, safeRelayState } from '../saml/return-to.js';
 import type { VerifiedAssertion } from '../saml/assertion.js';
@@ -207,8 +207,6 @@ export function samlRoutes(ctx: SsoContext): Hono {
   app.post('/saml/slo', slo);
   return app;
 }
-
-const EMAIL = /^[^\s@<>"'\\]+@[^\s@<>"'\\]+\.[^\s@<>"'\\]+$/;
 
 function sloPage(c: Context, stillLoggedIn: boolean): Response {
   return htmlResponse(

@@ -1,4 +1,4 @@
-import { BrokerError } from '../errors.js';
+import { LOGIN, checkIssuer, refuse } from './checks.js';
 import { checkIssueInstant, checkWindow, parseInstant, type TimePolicy } from './time.js';
 import { NS, attr, child, children, parseXml, textOnly } from './xml.js';
 
@@ -7,7 +7,7 @@ import { NS, attr, child, children, parseXml, textOnly } from './xml.js';
  * never the unsigned document around them) that node-saml leaves to us, and
  * what we read from it: the subject and the attributes.
  */
-export interface AssertionExpectations {
+interface AssertionExpectations {
   acsUrl: string;
   idpEntityId: string;
   /** The Response's InResponseTo; undefined for an IdP-initiated login. */
@@ -32,9 +32,7 @@ export interface VerifiedAssertion {
 }
 
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
-
-const refuse = (message: string, detail: Record<string, unknown>) =>
-  new BrokerError('saml_invalid', message, { detail });
+const FIX_IDP = "ask the IdP admin to check the IdP's SAML settings for this application";
 
 export async function checkAssertion(
   signedXml: string,
@@ -43,29 +41,28 @@ export async function checkAssertion(
   const doc = await parseXml(signedXml);
   const a = doc?.documentElement;
   if (!a || a.namespaceURI !== NS.assertion || a.localName !== 'Assertion') {
-    throw refuse('the signed part of the SAML response is not an Assertion', { check: 'signed' });
-  }
-  const id = attr(a, 'ID');
-  if (!id) throw refuse('the assertion has no ID', { check: 'id' });
-
-  const issuer = child(a, NS.assertion, 'Issuer');
-  const issuerText = issuer && textOnly(issuer);
-  if (issuerText !== expect.idpEntityId) {
     throw refuse(
-      `the assertion was issued by ${issuerText ?? '(no Issuer)'}, not by the configured IdP ${expect.idpEntityId}: check sso.saml.idp`,
-      { check: 'issuer', issuer: issuerText ?? null },
+      'the signed part of the SAML response is not an Assertion: ask the IdP admin to sign the assertion itself, not only the response',
+      { check: 'signed' },
     );
   }
+  const id = attr(a, 'ID');
+  if (!id) throw refuse(`the assertion has no ID: ${FIX_IDP}`, { check: 'id' });
+
+  checkIssuer(a, { idpEntityId: expect.idpEntityId, what: 'the assertion', check: 'issuer' });
 
   const issueInstant = attr(a, 'IssueInstant');
-  if (!issueInstant) throw refuse('the assertion has no IssueInstant', { check: 'issue_instant' });
+  if (!issueInstant) {
+    throw refuse(`the assertion has no IssueInstant: ${FIX_IDP}`, { check: 'issue_instant' });
+  }
   checkIssueInstant(issueInstant, expect.time);
 
   const conditions = children(a, NS.assertion, 'Conditions');
   if (conditions.length !== 1) {
-    throw refuse('the assertion must have exactly one Conditions element', {
-      check: 'conditions',
-    });
+    throw refuse(
+      `the assertion must have exactly one Conditions element; it has ${conditions.length}: ${FIX_IDP}`,
+      { check: 'conditions', count: conditions.length },
+    );
   }
   const cond = conditions[0]!;
   checkWindow(
@@ -81,9 +78,10 @@ export async function checkAssertion(
   const nameIds = subject ? children(subject, NS.assertion, 'NameID') : [];
   const nameId = nameIds.length === 1 ? textOnly(nameIds[0]!) : undefined;
   if (!nameId) {
-    throw refuse('the assertion must name its subject with exactly one plain-text NameID', {
-      check: 'name_id',
-    });
+    throw refuse(
+      `the assertion must name its subject with exactly one plain-text NameID: ${FIX_IDP}`,
+      { check: 'name_id', count: nameIds.length },
+    );
   }
   const scd = bearerConfirmation(subject!, expect);
   checkWindow(
@@ -97,7 +95,7 @@ export async function checkAssertion(
 
   const ends = [attr(cond, 'NotOnOrAfter'), attr(scd, 'NotOnOrAfter')]
     .filter((v): v is string => v !== undefined)
-    .map((v) => parseInstant(v, 'NotOnOrAfter'));
+    .map((v) => parseInstant(v, 'NotOnOrAfter', LOGIN));
   const authn = child(a, NS.assertion, 'AuthnStatement');
   return {
     id,
@@ -120,24 +118,24 @@ function bearerConfirmation(subject: Element, expect: AssertionExpectations): El
     .map((sc) => child(sc, NS.assertion, 'SubjectConfirmationData'))
     .filter((d): d is Element => d !== undefined);
   if (datas.length === 0) {
-    throw refuse('the assertion has no bearer SubjectConfirmationData', {
-      check: 'subject_confirmation',
-    });
+    throw refuse(
+      'the assertion has no bearer SubjectConfirmationData: ask the IdP admin to use bearer subject confirmation (the usual one for browser SSO)',
+      { check: 'subject_confirmation' },
+    );
   }
   const forUs = datas.filter((d) => attr(d, 'Recipient') === expect.acsUrl);
   if (forUs.length === 0) {
     const recipient = attr(datas[0]!, 'Recipient');
     throw refuse(
-      `the assertion is addressed to ${recipient ?? '(no Recipient)'}, not to this broker: set the IdP's ACS URL (Recipient) to ${expect.acsUrl}`,
+      `the assertion is addressed to ${recipient ?? '(no Recipient)'}, not to this broker: ask the IdP admin to set the ACS URL (Recipient) to ${expect.acsUrl}`,
       { check: 'recipient', recipient: recipient ?? null },
     );
   }
   const answering = forUs.find((d) => attr(d, 'InResponseTo') === expect.inResponseTo);
   if (!answering) {
-    throw refuse(
-      'the assertion answers another login request than its response: start again from this site',
-      { check: 'subject_in_response_to' },
-    );
+    throw refuse(`the assertion answers another login request than its response: ${LOGIN.retry}`, {
+      check: 'subject_in_response_to',
+    });
   }
   return answering;
 }

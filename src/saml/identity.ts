@@ -15,8 +15,9 @@ export interface Identity {
   claims: Record<string, string[]>;
 }
 
-const EMAIL = /^[^\s@<>"'\\]+@[^\s@<>"'\\]+\.[^\s@<>"'\\]+$/;
-const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+/** An email address, as a NameID or an attribute carries it. */
+export const EMAIL = /^[^\s@<>"'\\]+@[^\s@<>"'\\]+\.[^\s@<>"'\\]+$/;
+export const EMAIL_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 // Caps keep a session row small even when an IdP sends every group there is.
 const MAX_VALUES = 500;
 const MAX_ATTRIBUTES = 100;
@@ -31,7 +32,8 @@ function lookup(attributes: SamlAttribute[], names: string[]): string[] {
 
 export function mapIdentity(a: VerifiedAssertion, saml: Saml): Identity {
   const fromAttribute = lookup(a.attributes, saml.attributes.email)[0];
-  const fromNameId = a.nameIdFormat === EMAIL_FORMAT || EMAIL.test(a.nameId) ? a.nameId : undefined;
+  const fromNameId =
+    a.nameIdFormat === EMAIL_NAME_ID || EMAIL.test(a.nameId) ? a.nameId : undefined;
   const raw = fromAttribute ?? fromNameId;
   // Lower case: IdPs compare addresses case-insensitively, and `sub` must be stable.
   const email = raw?.toLowerCase();

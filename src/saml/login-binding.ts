@@ -35,7 +35,7 @@ export interface PendingLogin {
  *   IdP on another site cannot complete a solicited login.
  */
 export class LoginBinding {
-  readonly cookieName: string;
+  private readonly cookieName: string;
 
   constructor(private readonly o: { clock: Clock; secure: boolean }) {
     this.cookieName = o.secure ? '__Host-tb_saml_login' : 'tb_saml_login';

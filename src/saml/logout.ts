@@ -1,7 +1,8 @@
 import { BrokerError } from '../errors.js';
+import { LOGOUT, checkIssuer, parseSafeXml, refuse } from './checks.js';
 import { decodeBase64Xml } from './response.js';
 import { checkIssueInstant, checkWindow } from './time.js';
-import { NS, attr, child, children, parseXml, select, textOnly } from './xml.js';
+import { NS, attr, children, select, textOnly } from './xml.js';
 
 /**
  * An IdP-initiated LogoutRequest (SAML single logout), checked before and
@@ -12,8 +13,6 @@ import { NS, attr, child, children, parseXml, select, textOnly } from './xml.js'
 export interface LogoutRequest {
   id: string;
   nameId: string;
-  nameIdFormat: string | undefined;
-  sessionIndexes: string[];
   /** Until when this request could be valid: its replay guard lasts that long. */
   validUntilMs: number;
 }
@@ -21,9 +20,11 @@ export interface LogoutRequest {
 /** A LogoutRequest older than this (past clock_skew) is refused. */
 const MAX_AGE_SECONDS = 10 * 60;
 const MAX_XML = 48 * 1024;
+const FIX_IDP = "ask the IdP admin to check the IdP's single-logout settings for this application";
+const UNSIGNED =
+  'this logout request is not signed: ask the IdP admin to sign logout requests for this application';
 
-const refuse = (message: string, detail: Record<string, unknown>) =>
-  new BrokerError('saml_invalid', message, { detail: { logout: true, ...detail } });
+const fail = (message: string, detail: Record<string, unknown>) => refuse(message, detail, LOGOUT);
 
 /** The LogoutRequest XML, from either binding; DEFLATE output is capped while it streams. */
 export async function readLogoutRequest(
@@ -31,24 +32,21 @@ export async function readLogoutRequest(
     | { binding: 'redirect'; query: Record<string, string> }
     | { binding: 'post'; samlRequest: string },
 ): Promise<string> {
-  if (input.binding === 'post') return decodeBase64Xml(input.samlRequest, 'SAMLRequest');
+  if (input.binding === 'post') return decodeBase64Xml(input.samlRequest, LOGOUT);
   const { SAMLRequest: b64, Signature, SigAlg } = input.query;
-  if (!Signature || !SigAlg) {
-    throw refuse('this logout request is not signed: the IdP must sign its LogoutRequest', {
-      check: 'signature',
-    });
-  }
+  if (!Signature || !SigAlg) throw fail(UNSIGNED, { check: 'signature' });
   if (!/sha(256|384|512)$/i.test(SigAlg)) {
-    throw refuse('this logout request is not signed with SHA-256 or better', {
-      check: 'algorithm',
-      algorithm: SigAlg.slice(0, 100),
-    });
+    throw fail(
+      'this logout request is not signed with SHA-256 or better: ask the IdP admin to sign with SHA-256 (RSA-SHA256)',
+      { check: 'algorithm', algorithm: SigAlg.slice(0, 100) },
+    );
   }
+  const retry = `: ${LOGOUT.retry}; if it keeps happening, ${FIX_IDP}`;
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = Uint8Array.from(atob(b64!.replace(/\s+/g, '')), (ch) => ch.charCodeAt(0));
   } catch {
-    throw refuse('SAMLRequest is not base64', { check: 'base64' });
+    throw fail(`SAMLRequest is not base64${retry}`, { check: 'base64' });
   }
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
   const reader = stream.getReader();
@@ -61,18 +59,18 @@ export async function readLogoutRequest(
       total += value.byteLength;
       if (total > MAX_XML) {
         await reader.cancel();
-        throw refuse('SAMLRequest is larger than 48 KiB', { check: 'size' });
+        throw fail(`SAMLRequest is larger than 48 KiB: ${FIX_IDP}`, { check: 'size' });
       }
       chunks.push(value as Uint8Array<ArrayBuffer>);
     }
   } catch (e) {
     if (e instanceof BrokerError) throw e;
-    throw refuse('SAMLRequest is not DEFLATE-compressed XML', { check: 'deflate' });
+    throw fail(`SAMLRequest is not DEFLATE-compressed XML${retry}`, { check: 'deflate' });
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(await new Blob(chunks).arrayBuffer());
   } catch {
-    throw refuse('SAMLRequest is not UTF-8 XML', { check: 'utf8' });
+    throw fail(`SAMLRequest is not UTF-8 XML: ${FIX_IDP}`, { check: 'utf8' });
   }
 }
 
@@ -86,39 +84,29 @@ export async function inspectLogoutRequest(
     skewSeconds: number;
   },
 ): Promise<LogoutRequest> {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml) || xml.includes('<!--')) {
-    throw refuse('the logout request contains a DOCTYPE, entity or comment, which is refused', {
-      check: 'doctype',
-    });
-  }
-  if (xml.replace(/^\uFEFF?\s*<\?xml\s[^>]*\?>/, '').includes('<?')) {
-    throw refuse('the logout request contains a processing instruction, which is refused', {
-      check: 'processing_instruction',
-    });
-  }
-  const doc = await parseXml(xml);
-  if (!doc) throw refuse('the logout request is not well-formed XML', { check: 'xml' });
+  const doc = await parseSafeXml(xml, LOGOUT);
   const root = doc.documentElement;
   if (root.namespaceURI !== NS.protocol || root.localName !== 'LogoutRequest') {
-    throw refuse('this is not a SAML 2.0 LogoutRequest', { check: 'root' });
-  }
-  const id = attr(root, 'ID');
-  if (!id) throw refuse('the logout request has no ID', { check: 'id' });
-
-  const issuer = child(root, NS.assertion, 'Issuer');
-  const issuerText = issuer && textOnly(issuer);
-  if (issuerText !== expect.idpEntityId) {
-    throw refuse(
-      `the logout request comes from ${issuerText ?? '(no issuer)'}, not from the configured IdP`,
-      { check: 'issuer', issuer: issuerText ?? null },
+    throw fail(
+      `this is not a SAML 2.0 LogoutRequest: ask the IdP admin to send logout requests to ${expect.sloUrl} (and login responses to /saml/acs)`,
+      { check: 'root' },
     );
   }
+  const id = attr(root, 'ID');
+  if (!id) throw fail(`the logout request has no ID: ${FIX_IDP}`, { check: 'id' });
+
+  checkIssuer(root, {
+    idpEntityId: expect.idpEntityId,
+    what: 'the logout request',
+    check: 'issuer',
+    kind: LOGOUT,
+  });
   const destination = attr(root, 'Destination');
   if (destination !== undefined && destination !== expect.sloUrl) {
-    throw refuse(`the logout request is addressed to ${destination}, not to this broker`, {
-      check: 'destination',
-      destination,
-    });
+    throw fail(
+      `the logout request is addressed to ${destination}, not to this broker: ask the IdP admin to set the single-logout URL to ${expect.sloUrl}`,
+      { check: 'destination', destination },
+    );
   }
   // One NameID, directly in the request: the signature of a POSTed request
   // leaves the inside of ds:Signature (a ds:Object) unsigned.
@@ -130,37 +118,37 @@ export async function inspectLogoutRequest(
     nameIdEl!.namespaceURI !== NS.assertion ||
     nameIdEl!.localName !== 'NameID'
   ) {
-    throw refuse('the logout request must name exactly one NameID, directly in the request', {
-      check: 'name_id',
-      count: nameIds.length,
-    });
+    throw fail(
+      `the logout request must name exactly one plain NameID, directly in the request: ${FIX_IDP} (encrypted NameIDs are not supported)`,
+      { check: 'name_id', count: nameIds.length },
+    );
   }
   const nameId = textOnly(nameIdEl!);
-  if (!nameId) throw refuse('the logout request has an empty NameID', { check: 'name_id' });
+  if (!nameId) {
+    throw fail(`the logout request has an empty NameID: ${FIX_IDP}`, { check: 'name_id' });
+  }
 
   if (expect.binding === 'post') {
     const signatures = children(root, NS.dsig, 'Signature');
-    if (signatures.length !== 1) {
-      throw refuse('this logout request is not signed: the IdP must sign its LogoutRequest', {
-        check: 'signature',
-      });
-    }
-  }
-  for (const m of select(
-    doc,
-    "//*[local-name()='SignatureMethod' or local-name()='DigestMethod']",
-  )) {
-    if (/sha1$/i.test(attr(m, 'Algorithm') ?? '')) {
-      throw refuse('this logout request is signed with SHA-1', { check: 'algorithm' });
+    if (signatures.length === 0) throw fail(UNSIGNED, { check: 'signature' });
+    if (signatures.length > 1) {
+      throw fail(
+        `the logout request carries ${signatures.length} signatures, where the IdP signs once: ${LOGOUT.retry}; if it keeps happening, ${FIX_IDP}`,
+        { check: 'signature', count: signatures.length },
+      );
     }
   }
 
   const issueInstant = attr(root, 'IssueInstant');
-  if (!issueInstant) throw refuse('the logout request has no IssueInstant', { check: 'time' });
+  if (!issueInstant) {
+    throw fail(`the logout request has no IssueInstant: ${FIX_IDP}`, { check: 'time' });
+  }
   const policy = {
     nowMs: expect.nowMs,
     skewSeconds: expect.skewSeconds,
     maxAgeSeconds: MAX_AGE_SECONDS,
+    maxAgeName: 'the age a logout request may have',
+    kind: LOGOUT,
   };
   const issuedMs = checkIssueInstant(issueInstant, policy);
   const notOnOrAfter = attr(root, 'NotOnOrAfter');
@@ -169,10 +157,6 @@ export async function inspectLogoutRequest(
   return {
     id,
     nameId,
-    nameIdFormat: attr(nameIdEl!, 'Format'),
-    sessionIndexes: children(root, NS.protocol, 'SessionIndex')
-      .map((e) => textOnly(e))
-      .filter((s): s is string => Boolean(s)),
     validUntilMs: issuedMs + (MAX_AGE_SECONDS + 2 * expect.skewSeconds) * 1000,
   };
 }

@@ -1,5 +1,6 @@
 import { generateServiceProviderMetadata } from '@node-saml/node-saml';
 import type { Saml } from '../config/compile.js';
+import { EMAIL_NAME_ID } from './identity.js';
 import { NS, attr, children, parseXml, select, textOnly } from './xml.js';
 
 /** What we need of the IdP, whether from its metadata or typed into the config. */
@@ -12,7 +13,6 @@ export interface IdpSettings {
 }
 
 const REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
-export const EMAIL_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 
 export class MetadataError extends Error {
   override readonly name = 'MetadataError';
@@ -71,7 +71,7 @@ export function idpFromConfig(saml: Saml): IdpSettings {
   };
 }
 
-export function stripPem(cert: string): string {
+function stripPem(cert: string): string {
   return cert.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 }
 

@@ -8,7 +8,7 @@ const BASE = 'https://return-to.invalid';
  * control characters are refused rather than "fixed", so a crafted link
  * fails loudly instead of redirecting somewhere surprising.
  */
-export function localPathProblem(value: string): string | undefined {
+function localPathProblem(value: string): string | undefined {
   if (value.length > 1000) return 'is longer than 1000 characters';
   if (!value.startsWith('/')) return 'must be a path on this site, starting with /';
   if (value.startsWith('//')) return 'must not start with // (that names another host)';

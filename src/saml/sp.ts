@@ -1,18 +1,19 @@
 import { SAML, ValidateInResponseTo, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import type { Clock } from '../clock.js';
 import type { Saml } from '../config/compile.js';
-import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
 import { checkAssertion, type VerifiedAssertion } from './assertion.js';
+import { LOGIN, LOGOUT, refuse } from './checks.js';
 import { fromNodeSaml } from './errors.js';
+import { EMAIL_NAME_ID } from './identity.js';
 import { IdpSource } from './idp-source.js';
-import { EMAIL_NAME_ID, spMetadata, type IdpSettings } from './metadata.js';
+import { spMetadata, type IdpSettings } from './metadata.js';
 import { LOGIN_TTL_SECONDS, type PendingLogin } from './login-binding.js';
 import { inspectLogoutRequest, readLogoutRequest, type LogoutRequest } from './logout.js';
 import { decodeBase64Xml, inspectResponse } from './response.js';
 
-export interface SpDeps {
+interface SpDeps {
   saml: Saml;
   issuer: string;
   store: Store;
@@ -36,15 +37,18 @@ export interface IdpSessionRef {
 export class ServiceProvider {
   private readonly idp: IdpSource;
   private cached: { settings: IdpSettings; saml: SAML } | undefined;
-  readonly sloCallbackUrl: string;
+  private readonly sloCallbackUrl: string;
+  private metadataXml: string | undefined;
 
   constructor(private readonly deps: SpDeps) {
     this.idp = new IdpSource(deps.saml, deps.clock, deps.fetch, deps.logger);
     this.sloCallbackUrl = `${deps.issuer}/saml/slo`;
   }
 
+  /** SP metadata depends on the config only, so it is built once, at the first request. */
   metadata(): string {
-    return spMetadata(this.deps.saml, this.sloCallbackUrl);
+    this.metadataXml ??= spMetadata(this.deps.saml, this.sloCallbackUrl);
+    return this.metadataXml;
   }
 
   async idpSettings(): Promise<IdpSettings> {
@@ -87,12 +91,12 @@ export class ServiceProvider {
     const { settings, saml } = await this.instanceWithSettings();
     const cfg = this.deps.saml;
     const xml = decodeBase64Xml(samlResponse);
-    const inspected = await inspectResponse(xml, {
+    const inResponseTo = await inspectResponse(xml, {
       acsUrl: cfg.acsUrl,
       idpEntityId: settings.entityId,
       allowIdpInitiated: cfg.allowIdpInitiated,
     });
-    const pending = inspected.inResponseTo ? bound(inspected.inResponseTo) : undefined;
+    const pending = inResponseTo ? bound(inResponseTo) : undefined;
     let profile: Profile | null;
     try {
       ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
@@ -101,18 +105,18 @@ export class ServiceProvider {
     }
     const signed = profile?.getAssertionXml?.();
     if (!signed) {
-      throw new BrokerError('saml_invalid', 'the SAML response carries no login: try again', {
-        detail: { check: 'profile' },
-      });
+      throw refuse(`the SAML response carries no login: ${LOGIN.retry}`, { check: 'profile' });
     }
     const assertion = await checkAssertion(signed, {
       acsUrl: cfg.acsUrl,
       idpEntityId: settings.entityId,
-      inResponseTo: inspected.inResponseTo,
+      inResponseTo,
       time: {
         nowMs: this.deps.clock.now(),
         skewSeconds: cfg.clockSkewSeconds,
         maxAgeSeconds: cfg.maxAssertionAgeSeconds,
+        maxAgeName: 'sso.saml.max_assertion_age',
+        kind: LOGIN,
       },
     });
     // Each assertion is accepted once, until it could no longer be valid.
@@ -121,10 +125,9 @@ export class ServiceProvider {
       Math.ceil(assertion.validUntilMs / 1000),
     );
     if (!fresh) {
-      throw new BrokerError(
-        'saml_invalid',
-        'this SAML assertion was already used to log in: start a new login from this site',
-        { detail: { check: 'replay', assertionId: assertion.id } },
+      throw refuse(
+        `this SAML assertion was already used to log in: ${LOGIN.retry} (the browser's back button resends a used one)`,
+        { check: 'replay', assertionId: assertion.id },
       );
     }
     // And each login request is answered once: written only now, after the
@@ -136,11 +139,10 @@ export class ServiceProvider {
         pending.startedAt + LOGIN_TTL_SECONDS,
       ))
     ) {
-      throw new BrokerError(
-        'saml_invalid',
-        'this login request was already answered: start a new login from this site',
-        { detail: { check: 'request_replay', requestId: pending.id } },
-      );
+      throw refuse(`this login request was already answered: ${LOGIN.retry}`, {
+        check: 'request_replay',
+        requestId: pending.id,
+      });
     }
     return assertion;
   }
@@ -173,16 +175,18 @@ export class ServiceProvider {
         await saml.validatePostRequestAsync({ SAMLRequest: input.samlRequest });
       }
     } catch (e) {
-      throw fromNodeSaml(e, cfg);
+      throw fromNodeSaml(e, cfg, LOGOUT);
     }
     const fresh = await this.deps.store.claimOnce(
       `saml-logout:${settings.entityId}:${request.id}`,
       Math.ceil(request.validUntilMs / 1000),
     );
     if (!fresh) {
-      throw new BrokerError('saml_invalid', 'this logout request was already handled', {
-        detail: { check: 'replay', requestId: request.id },
-      });
+      throw refuse(
+        'this logout request was already handled, so the sessions it names have ended: nothing more to do here; to log out again, log out at the IdP',
+        { check: 'replay', requestId: request.id },
+        LOGOUT,
+      );
     }
     return request;
   }

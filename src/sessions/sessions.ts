@@ -8,7 +8,7 @@ import type { Store } from '../store/types.js';
 import { constantTimeEqual, randomId, sha256Hex } from '../tokens/crypto.js';
 
 /** What a session holds besides its subject. */
-export interface SessionData {
+interface SessionData {
   identity: Identity;
   /** For SAML single logout. */
   idp: IdpSessionRef;
@@ -17,14 +17,11 @@ export interface SessionData {
 }
 
 export interface Session {
-  idSha256: string;
   subject: string;
   data: SessionData;
-  createdAt: number;
-  expiresAt: number;
 }
 
-export interface SessionOptions {
+interface SessionOptions {
   store: Store;
   clock: Clock;
   /** Absolute lifetime, seconds. */
@@ -43,29 +40,26 @@ const TOUCH_EVERY = 60;
  * the database keeps only its SHA-256, so a leaked database opens no session.
  */
 export class Sessions {
-  readonly cookieName: string;
+  private readonly cookieName: string;
 
   constructor(private readonly o: SessionOptions) {
     this.cookieName = o.secure ? '__Host-tb_session' : 'tb_session';
   }
 
   /** Starts a new session (a new id at every login) and sets its cookie. */
-  async start(c: Context, subject: string, data: Omit<SessionData, 'csrf'>): Promise<Session> {
+  async start(c: Context, subject: string, data: Omit<SessionData, 'csrf'>): Promise<void> {
     // Whatever session this browser had is replaced, never reused.
     const old = getCookie(c, this.cookieName);
     if (old && old.length <= 100) await this.o.store.deleteSession(await sha256Hex(old));
     const id = randomId(32);
     const now = nowSeconds(this.o.clock);
-    const session: Session = {
+    const sessionData: SessionData = { ...data, csrf: randomId(24) };
+    await this.o.store.createSession({
       idSha256: await sha256Hex(id),
       subject,
-      data: { ...data, csrf: randomId(24) },
+      data: sessionData as unknown as Record<string, unknown>,
       createdAt: now,
       expiresAt: now + this.o.ttl,
-    };
-    await this.o.store.createSession({
-      ...session,
-      data: session.data as unknown as Record<string, unknown>,
       lastSeenAt: now,
     });
     setCookie(c, this.cookieName, id, {
@@ -75,7 +69,6 @@ export class Sessions {
       sameSite: 'Lax',
       maxAge: this.o.ttl,
     });
-    return session;
   }
 
   /** The live session of this request, or undefined (expired and idle ones are deleted). */
@@ -91,13 +84,7 @@ export class Sessions {
       return undefined;
     }
     if (now - row.lastSeenAt >= TOUCH_EVERY) await this.o.store.touchSession(idSha256, now);
-    return {
-      idSha256,
-      subject: row.subject,
-      data: row.data as unknown as SessionData,
-      createdAt: row.createdAt,
-      expiresAt: row.expiresAt,
-    };
+    return { subject: row.subject, data: row.data as unknown as SessionData };
   }
 
   /** Deletes this request's session, if any, and clears the cookie. */

@@ -118,6 +118,10 @@ export interface LogoutRequestOptions {
   id?: string;
   /** Milliseconds; defaults to the IdP's clock. */
   issueInstant?: number;
+  /** Milliseconds; no NotOnOrAfter when absent. */
+  notOnOrAfter?: number;
+  /** Sign the HTTP-Redirect query with RSA-SHA1 instead of RSA-SHA256. */
+  sha1?: boolean;
   key?: TestKeyPair;
 }
 
@@ -129,18 +133,22 @@ export class TestIdpLogout {
 
   xml(o: LogoutRequestOptions): string {
     const issued = o.issueInstant ?? this.now();
+    const until = o.notOnOrAfter === undefined ? '' : ` NotOnOrAfter="${iso(o.notOnOrAfter)}"`;
     const index = o.sessionIndex
       ? `<samlp:SessionIndex>${esc(o.sessionIndex)}</samlp:SessionIndex>`
       : '';
-    return `<samlp:LogoutRequest xmlns:samlp="${SAMLP}" xmlns:saml="${SAML}" ID="${esc(o.id ?? `_l${randomUUID()}`)}" Version="2.0" IssueInstant="${iso(issued)}" Destination="${esc(o.destination)}"><saml:Issuer>${esc(o.issuer ?? this.idp.entityId)}</saml:Issuer><saml:NameID Format="${EMAIL_FORMAT}">${esc(o.nameId ?? 'alice@example.com')}</saml:NameID>${index}</samlp:LogoutRequest>`;
+    return `<samlp:LogoutRequest xmlns:samlp="${SAMLP}" xmlns:saml="${SAML}" ID="${esc(o.id ?? `_l${randomUUID()}`)}" Version="2.0" IssueInstant="${iso(issued)}"${until} Destination="${esc(o.destination)}"><saml:Issuer>${esc(o.issuer ?? this.idp.entityId)}</saml:Issuer><saml:NameID Format="${EMAIL_FORMAT}">${esc(o.nameId ?? 'alice@example.com')}</saml:NameID>${index}</samlp:LogoutRequest>`;
   }
 
   /** The query string of an HTTP-Redirect LogoutRequest, signed as the binding says. */
   redirectQuery(o: LogoutRequestOptions, relayState?: string): string {
     const enc = encodeURIComponent;
     const request = deflateRawSync(Buffer.from(this.xml(o))).toString('base64');
-    const signed = `SAMLRequest=${enc(request)}${relayState ? `&RelayState=${enc(relayState)}` : ''}&SigAlg=${enc('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256')}`;
-    const signature = createSign('RSA-SHA256')
+    const sigAlg = o.sha1
+      ? 'http://www.w3.org/2000/09/xmldsig#rsa-sha1'
+      : 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+    const signed = `SAMLRequest=${enc(request)}${relayState ? `&RelayState=${enc(relayState)}` : ''}&SigAlg=${enc(sigAlg)}`;
+    const signature = createSign(o.sha1 ? 'RSA-SHA1' : 'RSA-SHA256')
       .update(signed)
       .sign((o.key ?? this.idp.keys).privateKeyPem, 'base64');
     return `${signed}&Signature=${enc(signature)}`;

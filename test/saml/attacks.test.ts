@@ -33,10 +33,20 @@ interface Attack {
   /** Builds the posted SAMLResponse from a fresh request id. */
   build: (inResponseTo: string) => string;
   message: RegExp;
+  /** The check the audit row names, where the test pins which check refused it. */
+  check?: string;
 }
 
 const signedXml = (irt: string, o: Parameters<SamlTestBroker['response']>[0] = {}) =>
   unb64(t.response({ inResponseTo: irt, ...o }));
+
+/** A response altered before the IdP signs its assertion: the signature holds, our checks must refuse. */
+const signedAfter = (irt: string, alter: (xml: string) => string) =>
+  b64(
+    t.idp.sign(
+      alter(t.idp.responseXml({ acsUrl: ACS_URL, audience: SP_ENTITY_ID, inResponseTo: irt })),
+    ),
+  );
 
 const attacks: Attack[] = [
   {
@@ -181,7 +191,8 @@ const attacks: Attack[] = [
       );
       return b64(signElement(altered, t.idp.keys, "//*[local-name(.)='Assertion']"));
     },
-    message: /issued by https:\/\/evil-idp.test/,
+    message: /the assertion comes from https:\/\/evil-idp.test, not from the configured IdP/,
+    check: 'issuer',
   },
   {
     name: 'an unsolicited response (no InResponseTo)',
@@ -201,21 +212,137 @@ const attacks: Attack[] = [
     },
     message: /SHA-1/,
   },
+  {
+    name: 'a signed SubjectConfirmation whose Method is not bearer',
+    build: (irt) =>
+      signedAfter(irt, (xml) =>
+        xml.replace(
+          'urn:oasis:names:tc:SAML:2.0:cm:bearer',
+          'urn:oasis:names:tc:SAML:2.0:cm:sender-vouches',
+        ),
+      ),
+    message:
+      /no bearer SubjectConfirmationData: ask the IdP admin to use bearer subject confirmation/,
+    check: 'subject_confirmation',
+  },
+  {
+    // node-saml refuses two Conditions before our own check does; either
+    // way the page must not show node-saml's words.
+    name: 'a signed assertion with two Conditions',
+    build: (irt) =>
+      signedAfter(irt, (xml) =>
+        xml.replace(/<saml:Conditions[\s\S]*?<\/saml:Conditions>/, (c) => c + c),
+      ),
+    message:
+      /the SAML response was refused by the SAML checks: start the login again from \/saml\/login.*login\.failed/,
+    check: 'node-saml',
+  },
+  {
+    name: 'a signed assertion with a second NameID',
+    build: (irt) =>
+      signedAfter(irt, (xml) =>
+        xml.replace(
+          /<saml:NameID[^>]*>[^<]*<\/saml:NameID>/,
+          (n) => `${n}<saml:NameID>mallory@example.com</saml:NameID>`,
+        ),
+      ),
+    message: /exactly one plain-text NameID: ask the IdP admin/,
+    check: 'name_id',
+  },
+  {
+    name: 'a processing instruction in the response',
+    build: (irt) =>
+      b64(signedXml(irt).replace('<samlp:Status>', '<?evil alice@example.com?><samlp:Status>')),
+    message: /contains a processing instruction.*start the login again from \/saml\/login/,
+    check: 'processing_instruction',
+  },
+  {
+    name: 'an EncryptedAssertion next to the signed one',
+    build: (irt) =>
+      b64(
+        signedXml(irt).replace(
+          '</samlp:Response>',
+          `<saml:EncryptedAssertion xmlns:saml="${SAML_NS}"><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></saml:EncryptedAssertion></samlp:Response>`,
+        ),
+      ),
+    message: /encrypted assertion.*ask the IdP admin to turn off assertion encryption/,
+    check: 'encrypted_assertion',
+  },
+  {
+    name: 'the only (signed) assertion nested in samlp:Extensions',
+    build: (irt) => {
+      const xml = signedXml(irt);
+      const signed = signedAssertionOf(xml);
+      return b64(
+        xml
+          .replace(signed, '')
+          .replace(
+            '<samlp:Status>',
+            `<samlp:Extensions>${signed}</samlp:Extensions><samlp:Status>`,
+          ),
+      );
+    },
+    message: /exactly one Assertion, directly in the Response; it holds 1 elsewhere/,
+    check: 'assertion_count',
+  },
 ];
 
 describe('SAML ACS refuses attacks', () => {
-  it.each(attacks)('refuses $name, starts no session, audits it', async ({ build, message }) => {
-    const { id } = await t.startLogin();
+  it.each(attacks)(
+    'refuses $name, starts no session, audits it',
+    async ({ build, message, check }) => {
+      const { id } = await t.startLogin();
+      const before = t.sessionCount();
+      const res = await t.postAcs(build(id));
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/text\/html/);
+      const html = await res.text();
+      expect(html.replace(/&#39;/g, "'").replace(/&quot;/g, '"')).toMatch(message);
+      expect(sessionCookie(res)).toBeUndefined();
+      expect(t.sessionCount()).toBe(before);
+      const rows = await t.broker.store.queryAudit({ event: 'login.failed' });
+      expect(rows.at(-1)).toMatchObject({ outcome: 'denied', source: 'web' });
+      if (check) expect(rows.at(-1)!.detail).toMatchObject({ check });
+    },
+  );
+
+  it('refuses a signed assertion answering login A inside a Response that says B (SubjectConfirmationData InResponseTo)', async () => {
+    // The Response is not signed: InResponseTo on it can be rewritten to a
+    // login this browser has under way; the signed one on the assertion cannot.
+    const a = await t.startLogin();
+    const b = await t.startLogin();
+    const xml = signedXml(a.id);
+    const altered = xml.replace(`InResponseTo="${a.id}"`, `InResponseTo="${b.id}"`);
+    expect(altered.match(/InResponseTo="([^"]+)"/g)).toEqual([
+      `InResponseTo="${b.id}"`,
+      `InResponseTo="${a.id}"`,
+    ]);
     const before = t.sessionCount();
-    const res = await t.postAcs(build(id));
+    const res = await t.postAcs(b64(altered));
     expect(res.status).toBe(400);
-    expect(res.headers.get('content-type')).toMatch(/text\/html/);
-    const html = await res.text();
-    expect(html.replace(/&#39;/g, "'").replace(/&quot;/g, '"')).toMatch(message);
+    expect(await res.text()).toContain(
+      'the assertion answers another login request than its response: start the login again from /saml/login',
+    );
     expect(sessionCookie(res)).toBeUndefined();
     expect(t.sessionCount()).toBe(before);
     const rows = await t.broker.store.queryAudit({ event: 'login.failed' });
-    expect(rows.at(-1)).toMatchObject({ outcome: 'denied', source: 'web' });
+    expect(rows.at(-1)!.detail).toMatchObject({ check: 'subject_in_response_to' });
+  });
+
+  it("keeps node-saml's own words out of the page (audit detail only)", async () => {
+    const { id } = await t.startLogin();
+    const res = await t.postAcs(
+      signedAfter(id, (xml) =>
+        xml.replace(/<saml:Conditions[\s\S]*?<\/saml:Conditions>/, (c) => c + c),
+      ),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).not.toMatch(/multiple conditions/i);
+    const rows = await t.broker.store.queryAudit({ event: 'login.failed' });
+    expect(rows.at(-1)!.detail).toMatchObject({
+      check: 'node-saml',
+      nodeSaml: expect.stringMatching(/multiple conditions/i),
+    });
   });
 
   it('refuses a replayed response, even with the login cookie kept from before it was used', async () => {

@@ -16,7 +16,7 @@ describe('clock drift between the IdP and the broker', () => {
     const res = await t.postAcs(t.response({ inResponseTo: id, issueInstant: idpNow }));
     expect(res.status).toBe(400);
     expect(await text(res)).toContain(
-      "this assertion became valid 2m41s after this server's clock: the IdP's clock is ahead, or raise sso.saml.clock_skew (now 2m)",
+      "this assertion became valid 2m41s after this server's clock: the IdP's clock is ahead (ask the IdP admin to sync it), or raise sso.saml.clock_skew (now 2m)",
     );
     expect(t.sessionCount()).toBe(0);
     expect((await lastFailure()).detail).toMatchObject({
@@ -44,7 +44,7 @@ describe('clock drift between the IdP and the broker', () => {
     );
     expect(res.status).toBe(400);
     expect(await text(res)).toContain(
-      "this assertion expired 5m before this server's clock: log in again; if it keeps happening the IdP's clock is behind, or raise sso.saml.clock_skew (now 2m)",
+      "this assertion expired 5m before this server's clock: start the login again from /saml/login; if it keeps happening the IdP's clock is behind, or raise sso.saml.clock_skew (now 2m)",
     );
     expect((await lastFailure()).detail).toMatchObject({
       driftSeconds: -300,

@@ -103,7 +103,13 @@ describe('SAML single logout from the IdP', () => {
     expect(t.sessionCount()).toBe(1);
   });
 
-  const attacks: Array<{ name: string; send: () => Promise<Response>; message: RegExp }> = [
+  const attacks: Array<{
+    name: string;
+    send: () => Promise<Response>;
+    message: RegExp;
+    /** The check the audit row names, where the test pins which check refused it. */
+    check?: string;
+  }> = [
     {
       name: 'an unsigned HTTP-Redirect request',
       send: () =>
@@ -118,7 +124,8 @@ describe('SAML single logout from the IdP', () => {
     {
       name: 'a redirect request signed by another key',
       send: () => redirectSlo(logout.redirectQuery(opts({ key: selfSignedCert('forger') }))),
-      message: /not signed by the IdP/,
+      message:
+        /this logout request is not signed by the IdP's certificate: .*ask the IdP admin to sign logout requests/,
     },
     {
       name: 'a redirect request whose NameID was changed after signing',
@@ -151,7 +158,7 @@ describe('SAML single logout from the IdP', () => {
               '</SignatureValue><Object><saml:NameID>alice@example.com</saml:NameID></Object>',
             ),
         ),
-      message: /exactly one NameID/,
+      message: /exactly one plain NameID/,
     },
     {
       name: 'a request from another issuer (signed with the IdP key)',
@@ -167,18 +174,62 @@ describe('SAML single logout from the IdP', () => {
       name: 'a stale request (issued 20 minutes ago)',
       send: () =>
         redirectSlo(logout.redirectQuery(opts({ issueInstant: t.clock.now() - 20 * 60_000 }))),
-      message: /issued 20m ago/,
+      message:
+        /this logout request was issued 20m ago, more than the age a logout request may have \(10m\): log out again at the IdP/,
+      check: 'LogoutRequest/@IssueInstant',
+    },
+    {
+      name: 'a redirect request signed with SHA-1 (SigAlg rsa-sha1)',
+      send: () => redirectSlo(logout.redirectQuery(opts({ sha1: true }))),
+      message: /not signed with SHA-256 or better: ask the IdP admin to sign with SHA-256/,
+      check: 'algorithm',
+    },
+    {
+      name: 'a signed POST request behind a DOCTYPE with an internal entity',
+      send: () =>
+        postSlo(`<!DOCTYPE r [<!ENTITY who "alice@example.com">]>${logout.postXml(opts())}`),
+      message: /the logout request contains a DOCTYPE.*log out again at the IdP/,
+      check: 'doctype',
+    },
+    {
+      name: 'a redirect request past its NotOnOrAfter',
+      send: () =>
+        redirectSlo(
+          logout.redirectQuery(
+            opts({
+              issueInstant: t.clock.now() - 6 * 60_000,
+              notOnOrAfter: t.clock.now() - 5 * 60_000,
+            }),
+          ),
+        ),
+      message:
+        /this logout request expired 5m before this server's clock: log out again at the IdP; if it keeps happening/,
+      check: 'LogoutRequest/@NotOnOrAfter',
+    },
+    {
+      name: 'a POST request with two Signatures',
+      send: () =>
+        postSlo(
+          logout.postXml(opts()).replace(/<Signature[\s\S]*<\/Signature>/, (sig) => sig + sig),
+        ),
+      message: /the logout request carries 2 signatures/,
+      check: 'signature',
     },
   ];
 
-  it.each(attacks)('refuses $name and keeps the sessions', async ({ send, message }) => {
+  it.each(attacks)('refuses $name and keeps the sessions', async ({ send, message, check }) => {
     const alice = await t.login();
     const res = await send();
     expect(res.status).toBe(400);
-    expect((await res.text()).replace(/&#39;/g, "'")).toMatch(message);
+    const html = (await res.text()).replace(/&#39;/g, "'");
+    expect(html).toMatch(message);
+    expect(html).not.toMatch(/log in again|login refused|SAML assertion/i);
+    expect(html).toContain('Logout request refused');
     expect((await get(t, '/', alice)).status).toBe(200);
+    expect(t.sessionCount()).toBe(1);
     const [row] = await t.broker.store.queryAudit({ event: 'logout.failed' });
     expect(row).toMatchObject({ outcome: 'denied' });
+    if (check) expect(row!.detail).toMatchObject({ check, logout: true });
   });
 
   it('handles a LogoutRequest once: a replay is refused', async () => {
@@ -187,7 +238,9 @@ describe('SAML single logout from the IdP', () => {
     expect((await redirectSlo(query)).status).toBe(302);
     const again = await redirectSlo(query);
     expect(again.status).toBe(400);
-    expect(await again.text()).toContain('already handled');
+    expect(await again.text()).toContain(
+      'this logout request was already handled, so the sessions it names have ended',
+    );
   });
 
   it('says honestly whether this browser is still logged in when no LogoutRequest comes', async () => {

@@ -5,7 +5,7 @@ import { Hono } from 'hono';
  * Content-Security-Policy can forbid inline code. Kept as strings in the
  * bundle (not read from disk) so they are served the same way on Workers.
  */
-export const STYLE = `
+const STYLE = `
 :root { --fg:#1d2330; --muted:#5b6475; --line:#dde2ea; --bg:#f5f7fa; --card:#fff;
   --accent:#2451b8; --accent-fg:#fff; --ok:#e8f5ec; --ok-line:#9cd3ad; --err:#fdecec; --err-line:#e9a1a1; }
 * { box-sizing: border-box; }
@@ -46,7 +46,7 @@ td form { margin:0; }
 @media (max-width:640px) { form.mint { grid-template-columns:1fr; } }
 `;
 
-export const SCRIPT = `// Copy buttons: <button data-copy="element-id">.
+const SCRIPT = `// Copy buttons: <button data-copy="element-id">.
 document.addEventListener('click', async (event) => {
   const button = event.target.closest('button[data-copy]');
   if (!button) return;

@@ -26,14 +26,18 @@ export function errorPageHtml(e: {
   status: number;
   message: string;
   requestId: string | undefined;
+  /** A refused IdP logout request: not a login, so no "log in again". */
+  logout?: boolean;
 }): string {
-  const title =
-    TITLES[e.code as ErrorCode] ?? (e.status >= 500 ? 'Something went wrong' : 'Request refused');
+  const title = e.logout
+    ? 'Logout request refused'
+    : (TITLES[e.code as ErrorCode] ??
+      (e.status >= 500 ? 'Something went wrong' : 'Request refused'));
   return renderPage(
     <MessagePage
       title={title}
       message={e.message}
-      action={ACTIONS[e.code as ErrorCode]}
+      action={e.logout ? { href: '/', label: 'Go to your page' } : ACTIONS[e.code as ErrorCode]}
       note={e.requestId ? `Request id ${e.requestId} (quote it to your administrator).` : undefined}
     />,
   );

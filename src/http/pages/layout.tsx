@@ -1,6 +1,6 @@
 import type { Child } from 'hono/jsx';
 
-export interface LayoutProps {
+interface LayoutProps {
   title: string;
   /** The signed-in person, for the header's logout form. */
   who?: { email: string; csrf: string } | undefined;
