@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../src/app.js';
+import { nodeCrypto } from '../src/node/crypto.js';
 import { systemClock } from '../src/clock.js';
 import { parseConfig } from '../src/config/load.js';
 import { SqliteStore } from '../src/store/sqlite.js';
@@ -39,7 +40,7 @@ const config = parseConfig(
 const store = new SqliteStore(join(dir, 'tb.db'));
 const keys = new KeyRing(store, systemClock, { algorithm: 'ES256' });
 await keys.init();
-const app = createApp({ config, store, keys });
+const app = createApp({ config, store, keys, crypto: nodeCrypto() });
 const tokens: string[] = [];
 for (let i = 0; i < N + 50; i++) tokens.push(await issuer.github({}, { ttl: 3600 }));
 const body = (t: string) =>

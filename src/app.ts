@@ -1,12 +1,12 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/compile.js';
 import { BrokerError } from './errors.js';
 import { discoveryRoutes } from './http/discovery.js';
-import { errorResponse, tooLarge } from './http/errors.js';
+import { bodyLimit } from './http/body-limit.js';
+import { errorResponse } from './http/errors.js';
 import { introspectHandler } from './http/introspect.js';
 import { revokeHandler } from './http/revoke.js';
 import { ssoRoutes } from './http/sso.js';
@@ -15,7 +15,7 @@ import { silentLogger, type Logger } from './log.js';
 import type { Store } from './store/types.js';
 import type { KeyRing } from './tokens/keys.js';
 import { Minter } from './tokens/mint.js';
-import type { TokenSigner } from './tokens/signer.js';
+import { webCryptoBackend, type CryptoBackend } from './jws/backend.js';
 import { CiVerifier } from './oidc/verify.js';
 import { RateLimits } from './http/rate-limit.js';
 
@@ -30,11 +30,11 @@ export interface AppOptions {
   logger?: Logger;
   /** The caller's address as the runtime knows it. */
   clientAddress?: (c: Context) => string | null;
-  /** Signs minted tokens; WebCrypto (jose) unless the runtime brings a faster one. */
-  signer?: TokenSigner;
+  /** Signature primitives; WebCrypto unless the runtime brings faster ones. */
+  crypto?: CryptoBackend;
 }
 
-export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress' | 'signer'>> {
+export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress'>> {
   clientAddress: AppOptions['clientAddress'];
   minter: Minter;
   ci: CiVerifier;
@@ -47,6 +47,7 @@ export function createApp(options: AppOptions): Hono {
   const clock = options.clock ?? systemClock;
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const logger = options.logger ?? silentLogger;
+  const cryptoBackend = options.crypto ?? webCryptoBackend;
   const deps: AppDeps = {
     config: options.config,
     store: options.store,
@@ -55,15 +56,21 @@ export function createApp(options: AppOptions): Hono {
     fetch: fetchImpl,
     logger,
     clientAddress: options.clientAddress,
+    crypto: cryptoBackend,
     minter: new Minter({
       store: options.store,
       keys: options.keys,
       clock,
       issuer: options.config.issuer,
       audience: options.config.tokens.audience,
-      signer: options.signer,
+      crypto: cryptoBackend,
     }),
-    ci: new CiVerifier(options.config.ci.providers, { fetch: fetchImpl, clock, logger }),
+    ci: new CiVerifier(options.config.ci.providers, {
+      fetch: fetchImpl,
+      clock,
+      logger,
+      crypto: cryptoBackend,
+    }),
     rateLimits: options.config.rateLimit ? new RateLimits(options.config.rateLimit) : undefined,
   };
 
@@ -71,14 +78,7 @@ export function createApp(options: AppOptions): Hono {
   app.use(requestId());
   app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
   app.use(accessLog(deps.logger, clock));
-  app.use(
-    bodyLimit({
-      maxSize: BODY_LIMIT,
-      onError: () => {
-        throw tooLarge();
-      },
-    }),
-  );
+  app.use(bodyLimit(BODY_LIMIT));
 
   app.route('/', discoveryRoutes(deps));
   const token = tokenHandler(deps);

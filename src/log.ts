@@ -12,7 +12,9 @@ export interface Logger {
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 
 export function redact(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(JWT_LIKE, '[redacted-jwt]');
+  if (typeof value === 'string')
+    return value.includes('eyJ') ? value.replace(JWT_LIKE, '[redacted-jwt]') : value;
+  if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map(redact);
   if (value instanceof Error) return { name: value.name, message: redact(value.message) };
   if (value && typeof value === 'object') {

@@ -4,6 +4,7 @@ import { BrokerError } from '../errors.js';
 import { jsonLogger } from '../log.js';
 import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
 import { parseGithubSub } from '../oidc/identity.js';
+import { nodeCrypto } from '../node/crypto.js';
 import { CiVerifier, type CheckStep } from '../oidc/verify.js';
 import { evaluatePolicies } from '../policy/evaluate.js';
 import { CliError, type CliIO } from './io.js';
@@ -28,6 +29,7 @@ export async function explainCommand(
     fetch: globalThis.fetch.bind(globalThis),
     clock,
     logger: jsonLogger((l) => io.stderr(`${l}\n`)),
+    crypto: nodeCrypto(),
   });
   let verified = true;
   try {

@@ -5,8 +5,9 @@ import { createApp } from '../app.js';
 import { nowSeconds, systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/compile.js';
 import { jsonLogger, type Logger } from '../log.js';
+import { stdoutLine } from './log-writer.js';
 import { openBroker } from './open.js';
-import { nodeSigner } from './signer.js';
+import { nodeCrypto } from './crypto.js';
 
 export interface RunningServer {
   url: string;
@@ -21,7 +22,7 @@ export async function startServer(
   options: { host?: string; port?: number; logger?: Logger; clock?: Clock; cwd?: string } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? jsonLogger();
+  const logger = options.logger ?? jsonLogger(stdoutLine);
   const { store, keys } = await openBroker(config, { clock, cwd: options.cwd });
   const app = createApp({
     config,
@@ -30,7 +31,7 @@ export async function startServer(
     clock,
     logger,
     clientAddress: (c) => getConnInfo(c).remote.address ?? null,
-    signer: nodeSigner(),
+    crypto: nodeCrypto(),
   });
 
   const prune = async () => {

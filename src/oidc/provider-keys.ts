@@ -1,14 +1,9 @@
-import {
-  createLocalJWKSet,
-  errors,
-  type FlattenedJWSInput,
-  type JSONWebKeySet,
-  type JWSHeaderParameters,
-} from 'jose';
+import type { JWK } from 'jose';
 import type { Clock } from '../clock.js';
 import type { Provider } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { keyFitsAlgorithm } from '../jws/algorithms.js';
 import { FetchProblem, fetchJson } from './fetch-json.js';
 
 const MAX_JWKS_BYTES = 100 * 1024;
@@ -20,9 +15,6 @@ const UNKNOWN_KID_REFETCH_SECONDS = 60;
 /** After a failed refresh, wait this long before trying again. */
 const RETRY_AFTER_FAILURE_SECONDS = 60;
 
-type LocalSet = ReturnType<typeof createLocalJWKSet>;
-type GetKey = (header: JWSHeaderParameters, token: FlattenedJWSInput) => ReturnType<LocalSet>;
-
 /**
  * One CI provider's signing keys. Fetched once and kept per the response's
  * cache headers (bounded), so the steady state makes no fetch at all. An
@@ -32,7 +24,7 @@ type GetKey = (header: JWSHeaderParameters, token: FlattenedJWSInput) => ReturnT
 export class ProviderKeys {
   /** JWKS documents fetched so far (for tests and the benchmark). */
   fetches = 0;
-  private set: LocalSet | undefined;
+  private set: JWK[] | undefined;
   private freshUntil = 0;
   private lastFetch = -Infinity;
   private nextAttempt = 0;
@@ -47,29 +39,31 @@ export class ProviderKeys {
     this.jwksUri = provider.jwksUri;
   }
 
-  /** A key resolver for jose's jwtVerify. */
-  readonly getKey: GetKey = async (header, token) => {
+  /**
+   * The published keys that may have signed a token with this header: same
+   * `kid` (when the header names one), a key type and curve fitting `alg`, and
+   * no `use`/`key_ops`/`alg` saying otherwise. Never empty: an unknown key
+   * refetches the set (at most once a minute), then refuses the token.
+   */
+  async keysFor(header: { alg: string; kid?: unknown }): Promise<JWK[]> {
     await this.ensureFresh();
-    try {
-      return await this.set!(header, token);
-    } catch (e) {
-      if (!(e instanceof errors.JWKSNoMatchingKey)) throw e;
+    let found = matching(this.set!, header);
+    if (found.length === 0) {
       const sinceLast = (this.deps.clock.now() - this.lastFetch) / 1000;
       if (sinceLast >= UNKNOWN_KID_REFETCH_SECONDS) {
         // The issuer may have rotated: look once more.
         await this.refresh(true);
-        try {
-          return await this.set!(header, token);
-        } catch (again) {
-          if (!(again instanceof errors.JWKSNoMatchingKey)) throw again;
-        }
+        found = matching(this.set!, header);
       }
+    }
+    if (found.length === 0) {
       throw new BrokerError(
         'token_invalid',
         `CI token is signed by a key that ${this.provider.name} does not publish (kid ${JSON.stringify(header.kid ?? null)}): it was not issued by ${this.provider.issuer}`,
       );
     }
-  };
+    return found;
+  }
 
   private async ensureFresh(): Promise<void> {
     const now = this.deps.clock.now();
@@ -95,11 +89,14 @@ export class ProviderKeys {
       this.lastFetch = now;
       this.fetches++;
       const { body, maxAge } = await fetchJson(this.deps.fetch, uri, { maxBytes: MAX_JWKS_BYTES });
-      const jwks = body as JSONWebKeySet;
-      if (!jwks || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
-        throw new FetchProblem(`${uri} published no keys`);
-      }
-      this.set = createLocalJWKSet(jwks);
+      const jwks = body as { keys?: unknown };
+      const keys = Array.isArray(jwks?.keys)
+        ? (jwks.keys as unknown[]).filter(
+            (k): k is JWK => typeof k === 'object' && k !== null && !Array.isArray(k),
+          )
+        : [];
+      if (keys.length === 0) throw new FetchProblem(`${uri} published no keys`);
+      this.set = keys;
       const ttl = Math.min(
         MAX_CACHE_SECONDS,
         Math.max(MIN_CACHE_SECONDS, maxAge ?? DEFAULT_CACHE_SECONDS),
@@ -149,4 +146,10 @@ export class ProviderKeys {
     this.jwksUri = doc.jwks_uri;
     return this.jwksUri;
   }
+}
+
+function matching(keys: readonly JWK[], header: { alg: string; kid?: unknown }): JWK[] {
+  return keys.filter(
+    (k) => (header.kid === undefined || k.kid === header.kid) && keyFitsAlgorithm(k, header.alg),
+  );
 }

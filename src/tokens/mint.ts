@@ -3,7 +3,7 @@ import { nowSeconds } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import type { AuditEvent, IssuedToken, Store, TokenSource } from '../store/types.js';
 import { randomId } from './crypto.js';
-import { webCryptoSigner, type TokenSigner } from './signer.js';
+import { webCryptoBackend, type CryptoBackend } from '../jws/backend.js';
 import type { KeyRing } from './keys.js';
 
 export interface MintRequest {
@@ -48,13 +48,13 @@ export class Minter {
       clock: Clock;
       issuer: string;
       audience: string;
-      signer?: TokenSigner;
+      crypto?: CryptoBackend;
     },
   ) {}
 
   async mint(req: MintRequest): Promise<MintedToken> {
     const { store, keys, clock, issuer, audience } = this.deps;
-    const signer = this.deps.signer ?? webCryptoSigner;
+    const signer = this.deps.crypto ?? webCryptoBackend;
     const key = await keys.signingKey();
     const now = nowSeconds(clock);
     const exp = now + req.ttlSeconds;

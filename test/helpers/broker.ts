@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/app.js';
+import type { CryptoBackend } from '../../src/jws/backend.js';
 import { ManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config/compile.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -64,6 +65,8 @@ export async function startBroker(
     dir?: string;
     fetch?: typeof fetch;
     logger?: Logger;
+    /** Signature primitives: the core's WebCrypto unless a test brings node:crypto. */
+    crypto?: CryptoBackend;
   } = {},
 ): Promise<TestBroker> {
   const { dir, cleanup } = options.dir ? { dir: options.dir, cleanup: () => {} } : tempDir();
@@ -80,6 +83,7 @@ export async function startBroker(
     clock,
     fetch: options.fetch,
     logger: options.logger,
+    crypto: options.crypto,
   });
   const minter = new Minter({
     store,
@@ -104,7 +108,7 @@ export async function startBroker(
     },
     async reopen() {
       await store.close();
-      return startBroker({ config, clock, dir, fetch: options.fetch, logger: options.logger });
+      return startBroker({ ...options, config, clock, dir });
     },
   };
   return broker;

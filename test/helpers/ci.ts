@@ -1,4 +1,5 @@
 import { ManualClock } from '../../src/clock.js';
+import type { CryptoBackend } from '../../src/jws/backend.js';
 import type { Logger } from '../../src/log.js';
 import { form, startBroker, testConfig, EXCHANGE, type TestBroker } from './broker.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
@@ -46,6 +47,7 @@ export async function startCi(
     policies?: unknown[];
     extra?: Record<string, unknown>;
     logger?: Logger;
+    crypto?: CryptoBackend;
   } = {},
 ): Promise<CiSetup> {
   const github = await startTestIssuer();
@@ -76,6 +78,7 @@ export async function startCi(
     config,
     clock: new ManualClock(Date.now()),
     logger: options.logger,
+    crypto: options.crypto,
   });
   return {
     broker,

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
@@ -74,5 +75,43 @@ describe('the Node entry point', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('refuses oversized bodies over a real socket, announced by Content-Length or sent chunked', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const config = await testConfig({ database: join(t.dir, 'tb.db') });
+    server = await startServer(config, { host: '127.0.0.1', port: 0, logger: silentLogger });
+    const { port } = new URL(server.url);
+
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(request));
+        let answer = '';
+        socket.on('data', (d) => (answer += d.toString()));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(answer));
+      });
+    const head = (extra: string) =>
+      `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n${extra}\r\n`;
+
+    // Announced too large: refused from the header, before any byte of the body.
+    const announced = await raw(head(`Content-Length: ${1024 * 1024}\r\n`));
+    expect(announced).toMatch(/^HTTP\/1\.1 413 /);
+    expect(announced).toContain('request body is larger than 64 KiB: send a smaller body');
+
+    // Chunked, no length: counted while read.
+    const chunk = 'a'.repeat(16 * 1024);
+    const body = Array.from({ length: 8 }, () => `${(16 * 1024).toString(16)}\r\n${chunk}\r\n`);
+    const chunked = await raw(`${head('Transfer-Encoding: chunked\r\n')}${body.join('')}0\r\n\r\n`);
+    expect(chunked).toMatch(/^HTTP\/1\.1 413 /);
+
+    // A chunked body within the limit is read normally.
+    const small = 'grant_type=password';
+    const ok = await raw(
+      `${head('Transfer-Encoding: chunked\r\n')}${small.length.toString(16)}\r\n${small}\r\n0\r\n\r\n`,
+    );
+    expect(ok).toMatch(/^HTTP\/1\.1 400 /);
+    expect(ok).toContain('unsupported_grant_type');
   });
 });

@@ -9,14 +9,13 @@ import {
   type CryptoKey,
 } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { webCryptoBackend } from '../../src/jws/backend.js';
+import { nodeCrypto } from '../../src/node/crypto.js';
 import { startCi, type CiSetup } from '../helpers/ci.js';
 import { listen } from '../helpers/listen.js';
 import { githubClaims } from '../helpers/oidc-issuer.js';
 
 let ci: CiSetup;
-beforeEach(async () => {
-  ci = await startCi();
-});
 afterEach(() => ci.close());
 
 const now = () => Math.floor(ci.broker.clock.now() / 1000);
@@ -35,7 +34,16 @@ function unsigned(header: object, payload: object): string {
   return `${enc(header)}.${enc(payload)}.`;
 }
 
-describe('attacks on the CI token exchange', () => {
+// The production Node entry checks signatures with node:crypto, Workers with
+// WebCrypto: every attack runs against both.
+describe.each([
+  ['node:crypto', nodeCrypto()],
+  ['WebCrypto', webCryptoBackend],
+] as const)('attacks on the CI token exchange, signatures checked by %s', (_name, backend) => {
+  beforeEach(async () => {
+    ci = await startCi({ crypto: backend });
+  });
+
   it('refuses alg none', async () => {
     const payload = {
       iss: ci.github.url,
@@ -174,7 +182,7 @@ describe('attacks on the CI token exchange', () => {
     const aud = ['https://broker.test', 'https://other.example'];
     expect((await ci.exchange(await ci.github.github({ aud }))).status).toBe(200);
     await ci.close();
-    ci = await startCi({ providers: { github: { strict_audience: true } } });
+    ci = await startCi({ crypto: backend, providers: { github: { strict_audience: true } } });
     await refused(
       await ci.exchange(await ci.github.github({ aud })),
       'invalid_grant',
@@ -328,7 +336,10 @@ describe('attacks on the CI token exchange', () => {
       "CI tokens from pull_request_target workflows are refused: they run with this repository's privileges on behalf of forks (set allow_pull_request_target on provider github if you really need it)",
     );
     await ci.close();
-    ci = await startCi({ providers: { github: { allow_pull_request_target: true } } });
+    ci = await startCi({
+      crypto: backend,
+      providers: { github: { allow_pull_request_target: true } },
+    });
     expect(
       (await ci.exchange(await ci.github.github({ event_name: 'pull_request_target' }))).status,
     ).toBe(200);
@@ -337,6 +348,7 @@ describe('attacks on the CI token exchange', () => {
   it('matches the immutable GitHub sub form only when the policy pins it', async () => {
     await ci.close();
     ci = await startCi({
+      crypto: backend,
       policies: [
         {
           name: 'by-sub',
