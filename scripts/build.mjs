@@ -3,7 +3,7 @@
 // public entry come from tsc.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
 const common = {
@@ -20,6 +20,9 @@ await build({
   entryPoints: { cli: 'src/cli/bin.ts', workspace: 'src/workspace/index.ts' },
   outdir: 'dist',
 });
+// The SQLite writer runs as a worker thread, which Node loads from its own file
+// next to the bundle (see src/store/sqlite.ts).
+copyFileSync('src/store/sqlite-writer.mjs', 'dist/sqlite-writer.mjs');
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], {
   stdio: 'inherit',
 });

@@ -1,7 +1,7 @@
 // Runs a TypeScript script (a benchmark) by bundling it with esbuild first:
 // no TypeScript runtime loader is needed. Usage: node scripts/run-ts.mjs bench/exchange.ts [args]
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -22,5 +22,10 @@ await build({
   packages: 'external',
   logLevel: 'warning',
 });
+// The SQLite writer runs as a worker thread, loaded from its own file next to the bundle.
+copyFileSync(
+  new URL('../src/store/sqlite-writer.mjs', import.meta.url),
+  resolve('dist/run/sqlite-writer.mjs'),
+);
 process.argv = [process.argv[0], outfile, ...args];
 await import(pathToFileURL(outfile).href);

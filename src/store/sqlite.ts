@@ -1,8 +1,18 @@
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { MIGRATIONS } from './migrations.js';
+import {
+  PRAGMAS,
+  createWriter,
+  errorInfo,
+  type BatchReply,
+  type ErrorInfo,
+  type WriteOps,
+  type WriteRequest,
+} from './sqlite-writer.mjs';
 import type {
   AuditEvent,
   AuditFilter,
@@ -18,6 +28,31 @@ import type {
 } from './types.js';
 
 type Row = Record<string, unknown>;
+
+interface QueuedWrite {
+  request: WriteRequest;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A copy of plain data without the functions JSON.stringify would skip. */
+function withoutFunctions(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutFunctions);
+  const plain =
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype;
+  if (!plain) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => typeof v !== 'function' && typeof v !== 'symbol')
+      .map(([k, v]) => [k, withoutFunctions(v)]),
+  );
+}
+
+/** SQLite's error as thrown by better-sqlite3, code included, though it was raised in the writer. */
+const toError = ({ message, code }: ErrorInfo): Error =>
+  code === undefined ? new Error(message) : new Database.SqliteError(message, code);
 
 /** Applies every migration newer than the database's version, each in its own transaction. */
 export function migrate(db: Database.Database): void {
@@ -78,78 +113,43 @@ const auditFromRow = (r: Row): StoredAuditEvent => ({
  * The SQLite store (Node). WAL with synchronous=FULL: a token is returned only
  * after its rows are committed, and "committed" must survive a power cut, not
  * just a crash of this process.
+ *
+ * Reads run on `db`, in this thread. Every write goes to one writer thread
+ * (sqlite-writer.mjs) with its own connection, so that fsync and B-tree work
+ * never block the event loop; a second writing connection in this thread
+ * would only wait on the writer's lock in busy_timeout. A `:memory:` database
+ * cannot be shared with a thread: it is written in-process, as before.
  */
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmts;
-  private pending: Array<{
-    fn: () => unknown;
-    resolve: (v: unknown) => void;
-    reject: (e: unknown) => void;
-  }> = [];
+  private readonly path: string;
+  private readonly inProcess: ReturnType<typeof createWriter> | undefined;
+  private worker: Worker | undefined;
+  private queue: QueuedWrite[] = [];
+  /** The batch the writer is committing; at most one, so batches commit in order. */
+  private inFlight: QueuedWrite[] | undefined;
+  private scheduled = false;
+  private closing: Promise<void> | undefined;
+  private whenIdle: Array<() => void> = [];
 
   constructor(path: string) {
+    this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     if (path !== ':memory:') chmodSync(path, 0o600); // it holds the private signing keys
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    for (const pragma of PRAGMAS) this.db.pragma(pragma);
+    // Before the writer opens: it prepares its statements against the migrated schema.
     migrate(this.db);
+    this.inProcess = path === ':memory:' ? createWriter(this.db) : undefined;
     const db = this.db;
     this.stmts = {
       listKeys: db.prepare(
         `SELECT k.*, (SELECT max(t.expires_at) FROM issued_tokens t WHERE t.kid = k.kid) AS last_expiry
          FROM signing_keys k ORDER BY k.created_at DESC, k.rowid DESC`,
       ),
-      insertKey: db.prepare(
-        `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)`,
-      ),
-      retireCurrent: db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
-      prunableKeys: db.prepare(
-        `SELECT kid FROM signing_keys k WHERE retired_at IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM issued_tokens t WHERE t.kid = k.kid AND t.expires_at > ?)`,
-      ),
-      deleteKey: db.prepare('DELETE FROM signing_keys WHERE kid = ?'),
-      insertToken: db.prepare(
-        `INSERT INTO issued_tokens (jti, subject, scopes, audience, client_id, source, kid, parent_jti,
-           issued_at, expires_at, revoked_at, token_sha256)
-         VALUES (@jti, @subject, @scopes, @audience, @clientId, @source, @kid, @parentJti,
-           @issuedAt, @expiresAt, @revokedAt, @tokenSha256)`,
-      ),
       getToken: db.prepare('SELECT * FROM issued_tokens WHERE jti = ?'),
-      // The token and every token narrowed from it, however deep.
-      revokeTree: db.prepare(
-        `WITH RECURSIVE tree(jti) AS (
-           SELECT jti FROM issued_tokens WHERE jti = ?
-           UNION SELECT t.jti FROM issued_tokens t JOIN tree ON t.parent_jti = tree.jti)
-         UPDATE issued_tokens SET revoked_at = ? WHERE jti IN (SELECT jti FROM tree)
-           AND revoked_at IS NULL RETURNING jti`,
-      ),
-      revokeSubject: db.prepare(
-        `UPDATE issued_tokens SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL
-           AND expires_at > ? RETURNING jti`,
-      ),
-      insertAudit: db.prepare(
-        `INSERT INTO audit_events (time, event, outcome, subject, source, policy, scopes, reason,
-           client_address, user_agent, token_sha256, jti, detail)
-         VALUES (@time, @event, @outcome, @subject, @source, @policy, @scopes, @reason,
-           @clientAddress, @userAgent, @tokenSha256, @jti, @detail)`,
-      ),
-      claim: db.prepare('INSERT OR IGNORE INTO replay_guard (key, expires_at) VALUES (?, ?)'),
-      pruneReplay: db.prepare('DELETE FROM replay_guard WHERE expires_at <= ?'),
-      insertSession: db.prepare(
-        `INSERT INTO sessions (id_sha256, subject, data, created_at, last_seen_at, expires_at)
-         VALUES (@idSha256, @subject, @data, @createdAt, @lastSeenAt, @expiresAt)`,
-      ),
       getSession: db.prepare('SELECT * FROM sessions WHERE id_sha256 = ?'),
-      touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_sha256 = ?'),
-      deleteSession: db.prepare('DELETE FROM sessions WHERE id_sha256 = ?'),
-      deleteSubjectSessions: db.prepare('DELETE FROM sessions WHERE subject = ?'),
-      pruneTokens: db.prepare('DELETE FROM issued_tokens WHERE expires_at <= ?'),
-      pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
-      pruneAudit: db.prepare('DELETE FROM audit_events WHERE time < ?'),
     };
   }
 
@@ -157,9 +157,10 @@ export class SqliteStore implements Store {
     this.db.prepare('SELECT 1').get();
   }
 
-  async close(): Promise<void> {
-    if (this.pending.length && this.db.open) this.flush(); // settle queued writes first
-    if (this.db.open) this.db.close();
+  /** Settles the queued writes, then stops the writer and closes both connections. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
 
   async listKeys(): Promise<StoredKey[]> {
@@ -178,24 +179,11 @@ export class SqliteStore implements Store {
   }
 
   async addKey(key: NewKey, retireCurrentAt?: number): Promise<void> {
-    this.db.transaction(() => {
-      if (retireCurrentAt !== undefined) this.stmts.retireCurrent.run(retireCurrentAt);
-      this.stmts.insertKey.run(
-        key.kid,
-        key.alg,
-        JSON.stringify(key.privateJwk),
-        JSON.stringify(key.publicJwk),
-        key.createdAt,
-      );
-    })();
+    return this.write('addKey', key, retireCurrentAt);
   }
 
   async pruneKeys(now: number): Promise<string[]> {
-    return this.db.transaction(() => {
-      const kids = this.stmts.prunableKeys.all(now).map((r) => (r as Row).kid as string);
-      for (const kid of kids) this.stmts.deleteKey.run(kid);
-      return kids;
-    })();
+    return this.write('pruneKeys', now);
   }
 
   async recordIssue(
@@ -203,16 +191,9 @@ export class SqliteStore implements Store {
     audit: AuditEvent,
     once?: OneTimeKey,
   ): Promise<IssueOutcome> {
-    return this.write((): IssueOutcome => {
-      if (token.parentJti !== null) {
-        const parent = this.stmts.getToken.get(token.parentJti) as Row | undefined;
-        if (!parent || parent.revoked_at !== null) return 'parent_revoked';
-      }
-      if (once && this.stmts.claim.run(once.key, once.expiresAt).changes !== 1) return 'replayed';
-      this.stmts.insertToken.run({ ...token, scopes: JSON.stringify(token.scopes) });
-      this.insertAudit(audit);
-      return 'issued';
-    });
+    // Callers hang a `replayed` callback on `once`: only its data can cross to the writer.
+    const key = once && { key: once.key, expiresAt: once.expiresAt };
+    return this.write('recordIssue', token, audit, key);
   }
 
   async getToken(jti: string): Promise<IssuedToken | undefined> {
@@ -221,21 +202,11 @@ export class SqliteStore implements Store {
   }
 
   async revokeToken(jti: string, at: number, audit: AuditEvent): Promise<string[]> {
-    return this.db.transaction(() => {
-      const jtis = this.stmts.revokeTree.all(jti, at).map((r) => (r as Row).jti as string);
-      if (jtis.length) this.insertAudit({ ...audit, detail: { ...audit.detail, revoked: jtis } });
-      return jtis;
-    })();
+    return this.write('revokeToken', jti, at, audit);
   }
 
   async revokeSubject(subject: string, at: number, audit: AuditEvent): Promise<string[]> {
-    return this.db.transaction(() => {
-      const jtis = this.stmts.revokeSubject
-        .all(at, subject, at)
-        .map((r) => (r as Row).jti as string);
-      this.insertAudit({ ...audit, detail: { ...audit.detail, revoked: jtis } });
-      return jtis;
-    })();
+    return this.write('revokeSubject', subject, at, audit);
   }
 
   async listTokens(filter: {
@@ -262,7 +233,7 @@ export class SqliteStore implements Store {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    return this.write(() => this.insertAudit(event));
+    return this.write('appendAudit', event);
   }
 
   async queryAudit(filter: AuditFilter): Promise<StoredAuditEvent[]> {
@@ -285,49 +256,11 @@ export class SqliteStore implements Store {
   }
 
   async claimOnce(key: string, expiresAt: number): Promise<boolean> {
-    return this.write(() => this.stmts.claim.run(key, expiresAt).changes === 1);
-  }
-
-  /**
-   * Group commit for the hot path: writes that arrive in the same turn of the
-   * event loop share one transaction, so one fsync (synchronous=FULL) serves
-   * them all. Each write runs in its own savepoint, so one failure rolls back
-   * only itself; every promise settles after the commit, never before.
-   */
-  private write<T>(fn: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
-    });
-  }
-
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
-    const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    try {
-      this.db.transaction(() => {
-        for (const op of batch) {
-          try {
-            results.push({ ok: true, value: this.db.transaction(op.fn)() });
-          } catch (error) {
-            results.push({ ok: false, error });
-          }
-        }
-      })();
-    } catch (error) {
-      for (const op of batch) op.reject(error);
-      return;
-    }
-    batch.forEach((op, i) => {
-      const r = results[i]!;
-      if (r.ok) op.resolve(r.value);
-      else op.reject(r.error);
-    });
+    return this.write('claimOnce', key, expiresAt);
   }
 
   async createSession(session: StoredSession): Promise<void> {
-    this.stmts.insertSession.run({ ...session, data: JSON.stringify(session.data) });
+    return this.write('createSession', session);
   }
 
   async getSession(idSha256: string): Promise<StoredSession | undefined> {
@@ -345,41 +278,161 @@ export class SqliteStore implements Store {
   }
 
   async touchSession(idSha256: string, lastSeenAt: number): Promise<void> {
-    this.stmts.touchSession.run(lastSeenAt, idSha256);
+    return this.write('touchSession', idSha256, lastSeenAt);
   }
 
   async deleteSession(idSha256: string): Promise<void> {
-    this.stmts.deleteSession.run(idSha256);
+    return this.write('deleteSession', idSha256);
   }
 
   async deleteSubjectSessions(subject: string): Promise<number> {
-    return this.stmts.deleteSubjectSessions.run(subject).changes;
+    return this.write('deleteSubjectSessions', subject);
   }
 
   async prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts> {
-    return this.db.transaction(() => ({
-      replayGuards: this.stmts.pruneReplay.run(now).changes,
-      tokens: this.stmts.pruneTokens.run(now).changes,
-      sessions: this.stmts.pruneSessions.run(now).changes,
-      auditEvents: this.stmts.pruneAudit.run(now - auditRetentionSeconds).changes,
-    }))();
+    return this.write('prune', now, auditRetentionSeconds);
   }
 
-  private insertAudit(e: AuditEvent): void {
-    this.stmts.insertAudit.run({
-      time: e.time,
-      event: e.event,
-      outcome: e.outcome,
-      subject: e.subject ?? null,
-      source: e.source ?? null,
-      policy: e.policy ?? null,
-      scopes: e.scopes ? JSON.stringify(e.scopes) : null,
-      reason: e.reason ?? null,
-      clientAddress: e.clientAddress ?? null,
-      userAgent: e.userAgent ?? null,
-      tokenSha256: e.tokenSha256 ?? null,
-      jti: e.jti ?? null,
-      detail: e.detail ? JSON.stringify(e.detail) : null,
+  /**
+   * Group commit for the hot path: writes that arrive in the same turn of the
+   * event loop go to the writer as one batch and share one transaction, so one
+   * fsync (synchronous=FULL) serves them all. Each write runs in its own
+   * savepoint, so one failure rolls back only itself; every promise settles
+   * after the commit, never before. Writes that arrive while a batch is being
+   * committed make up the next one.
+   */
+  private write<K extends keyof WriteOps>(
+    op: K,
+    ...args: Parameters<WriteOps[K]>
+  ): Promise<ReturnType<WriteOps[K]>> {
+    return new Promise((resolve, reject) => {
+      if (this.closing) return reject(new Error('the store is closed'));
+      this.queue.push({ request: { op, args }, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight || !this.queue.length) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.send();
+    });
+  }
+
+  private send(): void {
+    if (this.inFlight || !this.queue.length) return;
+    const batch = this.queue;
+    this.queue = [];
+    const requests = batch.map((w) => w.request);
+    if (this.inProcess) {
+      let reply: BatchReply;
+      try {
+        reply = { results: this.inProcess.commit(requests) };
+      } catch (error) {
+        reply = { error: errorInfo(error) };
+      }
+      this.settle(batch, reply);
+      return this.idle();
+    }
+    const worker = this.startWorker();
+    let sent = batch;
+    try {
+      worker.postMessage(requests);
+    } catch {
+      sent = this.cloneable(batch);
+      if (!sent.length) return this.idle();
+      worker.postMessage(sent.map((w) => w.request));
+    }
+    this.inFlight = sent;
+    worker.ref(); // a write in flight keeps the process alive until it is committed
+  }
+
+  private onReply(reply: BatchReply): void {
+    const batch = this.inFlight;
+    this.inFlight = undefined;
+    if (batch) this.settle(batch, reply);
+    // Writes queued meanwhile, and those the settled promises' continuations
+    // issue in this same turn, go together as the next batch.
+    this.schedule();
+    // Idle, the writer must not keep a finished process (a CLI command, a test) alive.
+    if (!this.queue.length) this.worker?.unref();
+    this.idle();
+  }
+
+  private settle(batch: QueuedWrite[], reply: BatchReply): void {
+    batch.forEach((w, i) => {
+      const result = reply.error ? reply : reply.results[i]!;
+      if (result.error) w.reject(toError(result.error));
+      else w.resolve(result.value);
+    });
+  }
+
+  /**
+   * postMessage refused the batch: an argument holds a function, which the
+   * in-thread store used to drop silently (JSON.stringify). Drop it here too;
+   * a write that still cannot be cloned fails alone.
+   */
+  private cloneable(batch: QueuedWrite[]): QueuedWrite[] {
+    return batch.filter((w) => {
+      try {
+        w.request = structuredClone(withoutFunctions(w.request) as WriteRequest);
+        return true;
+      } catch (error) {
+        w.reject(error);
+        return false;
+      }
+    });
+  }
+
+  private startWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./sqlite-writer.mjs', import.meta.url), {
+      workerData: { sqliteWriter: { path: resolve(this.path) } },
+    });
+    worker.unref(); // referenced only while it has a batch (see send)
+    worker.on('message', (reply: BatchReply) => this.onReply(reply));
+    worker.on('error', (error) => this.lost(worker, error));
+    worker.on('exit', (code) =>
+      this.lost(worker, new Error(`the SQLite writer thread exited with code ${code}`)),
+    );
+    this.worker = worker;
+    return worker;
+  }
+
+  /**
+   * The writer died: its batch's outcome is unknown, so it fails, and so do
+   * the writes queued behind it. The next write starts a new writer.
+   */
+  private lost(worker: Worker, error: Error): void {
+    if (this.worker !== worker) return; // already handled, or closed on purpose
+    this.worker = undefined;
+    const failed = [...(this.inFlight ?? []), ...this.queue];
+    this.inFlight = undefined;
+    this.queue = [];
+    for (const w of failed) w.reject(error);
+    this.idle();
+  }
+
+  private idle(): void {
+    if (this.inFlight || this.queue.length) return;
+    for (const resolve of this.whenIdle.splice(0)) resolve();
+  }
+
+  private async shutdown(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.whenIdle.push(resolve);
+      this.idle();
+    });
+    const worker = this.worker;
+    if (worker) {
+      this.worker = undefined; // its exit is expected now
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.ref(); // let it close its connection before the process may end
+      worker.postMessage('close');
+      await exited;
+    }
+    if (this.db.open) this.db.close();
   }
 }

@@ -1,0 +1,228 @@
+/**
+ * The write side of SqliteStore, run in a worker thread so that B-tree inserts
+ * and the fsync of every commit (synchronous=FULL) never stall the event loop.
+ * The main thread keeps its own connection for reads: under WAL they run
+ * concurrently and see every committed write.
+ *
+ * Plain JavaScript on purpose: a worker is loaded by Node itself, from the
+ * sources under vitest and next to the bundle in dist/, so it cannot be a .ts
+ * file. Its types are in sqlite-writer.d.mts. The same module also runs
+ * in-process for `:memory:` databases, which a second thread cannot open.
+ */
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+
+/** Every connection to the file, the reader's and the writer's, uses these. */
+export const PRAGMAS = [
+  'journal_mode = WAL',
+  // A token is returned only after its rows are committed, and "committed"
+  // must survive a power cut, not just a crash of this process.
+  'synchronous = FULL',
+  'foreign_keys = ON',
+  'busy_timeout = 5000',
+];
+
+/**
+ * Prepares the write statements on `db` and returns `commit(batch)`, which runs
+ * a batch of operations in one transaction: one fsync serves them all. Each
+ * operation runs in its own savepoint, so one failure rolls back only itself.
+ *
+ * @param {Database.Database} db
+ */
+export function createWriter(db) {
+  const s = {
+    insertKey: db.prepare(
+      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)`,
+    ),
+    retireCurrent: db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
+    prunableKeys: db.prepare(
+      `SELECT kid FROM signing_keys k WHERE retired_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM issued_tokens t WHERE t.kid = k.kid AND t.expires_at > ?)`,
+    ),
+    deleteKey: db.prepare('DELETE FROM signing_keys WHERE kid = ?'),
+    parentRevokedAt: db.prepare('SELECT revoked_at FROM issued_tokens WHERE jti = ?'),
+    insertToken: db.prepare(
+      `INSERT INTO issued_tokens (jti, subject, scopes, audience, client_id, source, kid, parent_jti,
+         issued_at, expires_at, revoked_at, token_sha256)
+       VALUES (@jti, @subject, @scopes, @audience, @clientId, @source, @kid, @parentJti,
+         @issuedAt, @expiresAt, @revokedAt, @tokenSha256)`,
+    ),
+    // The token and every token narrowed from it, however deep.
+    revokeTree: db.prepare(
+      `WITH RECURSIVE tree(jti) AS (
+         SELECT jti FROM issued_tokens WHERE jti = ?
+         UNION SELECT t.jti FROM issued_tokens t JOIN tree ON t.parent_jti = tree.jti)
+       UPDATE issued_tokens SET revoked_at = ? WHERE jti IN (SELECT jti FROM tree)
+         AND revoked_at IS NULL RETURNING jti`,
+    ),
+    revokeSubject: db.prepare(
+      `UPDATE issued_tokens SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL
+         AND expires_at > ? RETURNING jti`,
+    ),
+    insertAudit: db.prepare(
+      `INSERT INTO audit_events (time, event, outcome, subject, source, policy, scopes, reason,
+         client_address, user_agent, token_sha256, jti, detail)
+       VALUES (@time, @event, @outcome, @subject, @source, @policy, @scopes, @reason,
+         @clientAddress, @userAgent, @tokenSha256, @jti, @detail)`,
+    ),
+    claim: db.prepare('INSERT OR IGNORE INTO replay_guard (key, expires_at) VALUES (?, ?)'),
+    insertSession: db.prepare(
+      `INSERT INTO sessions (id_sha256, subject, data, created_at, last_seen_at, expires_at)
+       VALUES (@idSha256, @subject, @data, @createdAt, @lastSeenAt, @expiresAt)`,
+    ),
+    touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_sha256 = ?'),
+    deleteSession: db.prepare('DELETE FROM sessions WHERE id_sha256 = ?'),
+    deleteSubjectSessions: db.prepare('DELETE FROM sessions WHERE subject = ?'),
+    pruneReplay: db.prepare('DELETE FROM replay_guard WHERE expires_at <= ?'),
+    pruneTokens: db.prepare('DELETE FROM issued_tokens WHERE expires_at <= ?'),
+    pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+    pruneAudit: db.prepare('DELETE FROM audit_events WHERE time < ?'),
+  };
+
+  /** @param {import('./types.js').AuditEvent} e */
+  const insertAudit = (e) =>
+    s.insertAudit.run({
+      time: e.time,
+      event: e.event,
+      outcome: e.outcome,
+      subject: e.subject ?? null,
+      source: e.source ?? null,
+      policy: e.policy ?? null,
+      scopes: e.scopes ? JSON.stringify(e.scopes) : null,
+      reason: e.reason ?? null,
+      clientAddress: e.clientAddress ?? null,
+      userAgent: e.userAgent ?? null,
+      tokenSha256: e.tokenSha256 ?? null,
+      jti: e.jti ?? null,
+      detail: e.detail ? JSON.stringify(e.detail) : null,
+    });
+
+  /** The operations, by name; their signatures are WriteOps in sqlite-writer.d.mts. */
+  const ops = {
+    addKey(key, retireCurrentAt) {
+      if (retireCurrentAt !== undefined) s.retireCurrent.run(retireCurrentAt);
+      s.insertKey.run(
+        key.kid,
+        key.alg,
+        JSON.stringify(key.privateJwk),
+        JSON.stringify(key.publicJwk),
+        key.createdAt,
+      );
+    },
+    pruneKeys(now) {
+      const kids = s.prunableKeys.all(now).map((r) => r.kid);
+      for (const kid of kids) s.deleteKey.run(kid);
+      return kids;
+    },
+    recordIssue(token, audit, once) {
+      // Checked in the same transaction as the insert, so a revocation racing
+      // the exchange cannot be missed.
+      if (token.parentJti !== null) {
+        const parent = s.parentRevokedAt.get(token.parentJti);
+        if (!parent || parent.revoked_at !== null) return 'parent_revoked';
+      }
+      if (once && s.claim.run(once.key, once.expiresAt).changes !== 1) return 'replayed';
+      s.insertToken.run({ ...token, scopes: JSON.stringify(token.scopes) });
+      insertAudit(audit);
+      return 'issued';
+    },
+    revokeToken(jti, at, audit) {
+      const jtis = s.revokeTree.all(jti, at).map((r) => r.jti);
+      if (jtis.length) insertAudit({ ...audit, detail: { ...audit.detail, revoked: jtis } });
+      return jtis;
+    },
+    revokeSubject(subject, at, audit) {
+      const jtis = s.revokeSubject.all(at, subject, at).map((r) => r.jti);
+      insertAudit({ ...audit, detail: { ...audit.detail, revoked: jtis } });
+      return jtis;
+    },
+    appendAudit(event) {
+      insertAudit(event);
+    },
+    claimOnce(key, expiresAt) {
+      return s.claim.run(key, expiresAt).changes === 1;
+    },
+    createSession(session) {
+      s.insertSession.run({ ...session, data: JSON.stringify(session.data) });
+    },
+    touchSession(idSha256, lastSeenAt) {
+      s.touchSession.run(lastSeenAt, idSha256);
+    },
+    deleteSession(idSha256) {
+      s.deleteSession.run(idSha256);
+    },
+    deleteSubjectSessions(subject) {
+      return s.deleteSubjectSessions.run(subject).changes;
+    },
+    prune(now, auditRetentionSeconds) {
+      return {
+        replayGuards: s.pruneReplay.run(now).changes,
+        tokens: s.pruneTokens.run(now).changes,
+        sessions: s.pruneSessions.run(now).changes,
+        auditEvents: s.pruneAudit.run(now - auditRetentionSeconds).changes,
+      };
+    },
+  };
+  // Inside the batch's transaction better-sqlite3 runs these as savepoints.
+  const savepoints = new Map(Object.entries(ops).map(([name, fn]) => [name, db.transaction(fn)]));
+
+  const batchTransaction = db.transaction((batch) =>
+    batch.map(({ op, args }) => {
+      try {
+        const run = savepoints.get(op);
+        if (!run) throw new Error(`unknown store write: ${op}`);
+        return { value: run(...args) };
+      } catch (error) {
+        // SQLite rolled back the whole transaction (e.g. SQLITE_FULL): the ops
+        // before this one are gone too, so the batch fails as a whole.
+        if (!db.inTransaction) throw error;
+        return { error: errorInfo(error) };
+      }
+    }),
+  );
+
+  return {
+    /**
+     * Results in batch order, each `{ value }` or `{ error }`. Throws when the
+     * transaction itself fails (BEGIN or COMMIT): then nothing was written.
+     * IMMEDIATE takes the write lock up front, waiting out busy_timeout, rather
+     * than failing with SQLITE_BUSY when a read has to be upgraded to a write.
+     *
+     * @param {Array<{ op: string, args: unknown[] }>} batch
+     */
+    commit: (batch) => batchTransaction.immediate(batch),
+  };
+}
+
+/**
+ * What crosses the thread boundary of an error: structured clone would keep
+ * the message but drop SQLite's `code`.
+ *
+ * @param {unknown} error
+ * @returns {{ message: string, code?: string }}
+ */
+export function errorInfo(error) {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = /** @type {{ code?: unknown }} */ (error).code;
+  return typeof code === 'string' ? { message: error.message, code } : { message: error.message };
+}
+
+// Started as the writer thread (not merely imported): serve batches until told to close.
+if (parentPort && workerData?.sqliteWriter) {
+  const port = parentPort;
+  const db = new Database(workerData.sqliteWriter.path);
+  for (const pragma of PRAGMAS) db.pragma(pragma);
+  const writer = createWriter(db);
+  port.on('message', (message) => {
+    if (message === 'close') {
+      db.close();
+      port.close(); // nothing left to wait for: the thread exits
+      return;
+    }
+    try {
+      port.postMessage({ results: writer.commit(message) });
+    } catch (error) {
+      port.postMessage({ error: errorInfo(error) });
+    }
+  });
+}
