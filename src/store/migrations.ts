@@ -101,4 +101,13 @@ CREATE INDEX saml_requests_expiry ON saml_requests (expires_at);
     // Login requests now travel in a cookie bound to the browser: nothing is stored before the IdP answers.
     sql: 'DROP TABLE saml_requests;',
   },
+  {
+    version: 4,
+    name: 'partial_parent_index',
+    // Only narrowed tokens have a parent: CI and web tokens no longer add an index entry each.
+    sql: `
+DROP INDEX issued_tokens_parent;
+CREATE INDEX issued_tokens_parent ON issued_tokens (parent_jti) WHERE parent_jti IS NOT NULL;
+`,
+  },
 ];
