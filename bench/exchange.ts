@@ -11,7 +11,7 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { createSign, createVerify, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -45,10 +45,13 @@ function cryptoBound(ms = 1500): { verify: number; sign: number; perExchange: nu
   return { verify, sign, perExchange: 1 / (1 / verify + 1 / sign) };
 }
 
-/** CPU seconds (user + system, all threads) the process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+/** CPU seconds (user + system) used so far: all threads, and the main (event-loop) thread. */
+function cpuSeconds(pid: number): { all: number; main: number } {
+  const read = (path: string) => {
+    const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  };
+  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
 }
 
 function rss(pid: number): { rssMb: number; peakMb: number } {
@@ -121,8 +124,13 @@ async function main() {
   const child = spawn(
     process.execPath,
     [...nodeArgs, resolve('bin/tokenbroker.js'), 'serve', '--config', configPath],
+    // BROKER_LOG=file keeps the broker's log (one line per request, with its time in ms).
     {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: [
+        'ignore',
+        process.env.BROKER_LOG ? openSync(process.env.BROKER_LOG, 'w') : 'ignore',
+        'inherit',
+      ],
     },
   );
   child.once('exit', (code) => {
@@ -157,7 +165,9 @@ async function main() {
       amount: peakAmount,
       requests: [request],
     });
-    const cpuPerExchange = ((cpuSeconds(child.pid!) - cpuBefore) / peak['2xx']) * 1e6;
+    const cpuAfter = cpuSeconds(child.pid!);
+    const cpuPerExchange = ((cpuAfter.all - cpuBefore.all) / peak['2xx']) * 1e6;
+    const mainPerExchange = ((cpuAfter.main - cpuBefore.main) / peak['2xx']) * 1e6;
     const half = argRate > 0 ? Number(process.argv[argRate + 1]) : Math.floor(perSecond(peak) / 2);
     const halfAmount = TOKENS - warm - peakAmount;
     // Few connections: autocannon paces each connection on its own, so many
@@ -170,6 +180,14 @@ async function main() {
       requests: [request],
     });
     const mem = rss(child.pid!);
+    // The same rate and connections on a route that does nothing: the latency
+    // floor of this machine, this HTTP stack and this load generator.
+    const floor = await run({
+      url: `${BROKER}/healthz`,
+      connections: 2,
+      overallRate: half,
+      amount: halfAmount,
+    });
     // The HTTP stack's own ceiling on this machine, for scale.
     const baseline = await run({ url: `${BROKER}/healthz`, connections: 32, duration: 3 });
     const fetchesDuring = issuer.jwksFetches - fetchesBefore;
@@ -191,12 +209,17 @@ async function main() {
       `  at half of peak (${half}/s):  p50 ${atHalf.latency.p50} ms, p99 ${atHalf.latency.p99} ms (${ok(atHalf)} ok, ${bad(atHalf)} failed)`,
     );
     console.log(
+      `  same rate, GET /healthz:     p50 ${floor.latency.p50} ms, p99 ${floor.latency.p99} ms (the latency floor)`,
+    );
+    console.log(
       `  HTTP baseline, GET /healthz:  ${f(perSecond(baseline))} req/s, p99 ${baseline.latency.p99} ms`,
     );
     console.log(
       `  broker memory:               RSS ${mem.rssMb.toFixed(0)} MB, peak ${mem.peakMb.toFixed(0)} MB`,
     );
-    console.log(`  broker CPU per exchange:     ${f(cpuPerExchange)} us (all threads, at peak)`);
+    console.log(
+      `  broker CPU per exchange:     ${f(cpuPerExchange)} us at peak (event-loop thread ${f(mainPerExchange)} us, other threads ${f(cpuPerExchange - mainPerExchange)} us)`,
+    );
     console.log(`  JWKS fetches during the run: ${fetchesDuring}`);
     console.log(
       `  one-core crypto bound:       RS256 verify ${f(bound.verify)}/s, ES256 sign ${f(bound.sign)}/s -> ${f(bound.perExchange)} exchanges/s`,
