@@ -213,7 +213,8 @@ export function errorInfo(error) {
 // Started as the writer thread (not merely imported): serve batches until told to close.
 if (parentPort && workerData?.sqliteWriter) {
   const port = parentPort;
-  const db = new Database(workerData.sqliteWriter.path);
+  // The main thread created and migrated the file: never create another one.
+  const db = new Database(workerData.sqliteWriter.path, { fileMustExist: true });
   for (const pragma of PRAGMAS) db.pragma(pragma);
   const writer = createWriter(db);
   port.on('message', (message) => {

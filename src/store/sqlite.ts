@@ -133,7 +133,9 @@ export class SqliteStore implements Store {
   private closing: Promise<void> | undefined;
   private whenIdle: Array<() => void> = [];
 
-  constructor(path: string) {
+  constructor(file: string) {
+    // Resolved now: the writer opens it later, and the working directory may have changed by then.
+    const path = file === ':memory:' ? file : resolve(file);
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
@@ -336,17 +338,24 @@ export class SqliteStore implements Store {
       this.settle(batch, reply);
       return this.idle();
     }
-    const worker = this.startWorker();
     let sent = batch;
     try {
-      worker.postMessage(requests);
-    } catch {
-      sent = this.cloneable(batch);
-      if (!sent.length) return this.idle();
-      worker.postMessage(sent.map((w) => w.request));
+      const worker = this.startWorker();
+      try {
+        worker.postMessage(requests);
+      } catch {
+        sent = this.cloneable(batch);
+        if (!sent.length) return this.idle();
+        worker.postMessage(sent.map((w) => w.request));
+      }
+      this.inFlight = sent;
+      worker.ref(); // a write in flight keeps the process alive until it is committed
+    } catch (error) {
+      // No thread could be started (ERR_WORKER_INIT_FAILED): thrown here, in a
+      // setImmediate callback, it would crash the process. Nothing was sent.
+      for (const w of sent) w.reject(error);
+      this.idle();
     }
-    this.inFlight = sent;
-    worker.ref(); // a write in flight keeps the process alive until it is committed
   }
 
   private onReply(reply: BatchReply): void {
@@ -389,10 +398,16 @@ export class SqliteStore implements Store {
   private startWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./sqlite-writer.mjs', import.meta.url), {
-      workerData: { sqliteWriter: { path: resolve(this.path) } },
+      workerData: { sqliteWriter: { path: this.path } },
     });
     worker.unref(); // referenced only while it has a batch (see send)
-    worker.on('message', (reply: BatchReply) => this.onReply(reply));
+    // Only the current writer's reply settles the batch in flight: one from a
+    // writer given up on ('error' comes before 'exit', and a reply it posted
+    // can still be delivered in between) would settle the next writer's batch
+    // before that batch is committed.
+    worker.on('message', (reply: BatchReply) => {
+      if (this.worker === worker) this.onReply(reply);
+    });
     worker.on('error', (error) => this.lost(worker, error));
     worker.on('exit', (code) =>
       this.lost(worker, new Error(`the SQLite writer thread exited with code ${code}`)),
@@ -402,16 +417,17 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The writer died: its batch's outcome is unknown, so it fails, and so do
-   * the writes queued behind it. The next write starts a new writer.
+   * The writer died: its batch's outcome is unknown (it may have committed
+   * before the thread died), so that batch fails. The writes queued behind it
+   * never reached the writer: a new writer takes them, as it takes the next.
    */
   private lost(worker: Worker, error: Error): void {
     if (this.worker !== worker) return; // already handled, or closed on purpose
     this.worker = undefined;
-    const failed = [...(this.inFlight ?? []), ...this.queue];
+    const failed = this.inFlight ?? [];
     this.inFlight = undefined;
-    this.queue = [];
     for (const w of failed) w.reject(error);
+    this.schedule();
     this.idle();
   }
 
