@@ -13,12 +13,13 @@ export async function serveCommand(
   await checkSamlMetadataFile(config, path);
   const server = await startServer(config, { host: opts.host, port: opts.port, cwd: io.cwd });
   io.stderr(`tokenbroker: serving ${config.issuer} on ${server.url} (config ${path})\n`);
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       io.stderr('tokenbroker: shutting down\n');
-      void server.close().then(resolve);
+      // A failed close reaches the CLI's error handler, not an unhandled rejection.
+      server.close().then(resolve, reject);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
