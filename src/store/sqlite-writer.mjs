@@ -157,6 +157,8 @@ export function createWriter(db) {
     deleteSubjectSessions(subject) {
       return s.deleteSubjectSessions.run(subject).changes;
     },
+    /** For readiness: the writer runs and can take the write lock. */
+    ping() {},
     prune(now, auditRetentionSeconds) {
       return {
         replayGuards: s.pruneReplay.run(now).changes,

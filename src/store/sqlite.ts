@@ -155,8 +155,10 @@ export class SqliteStore implements Store {
     };
   }
 
+  /** Both connections answer: reads here, and a round trip through the writer. */
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
+    await this.write('ping');
   }
 
   /** Settles the queued writes, then stops the writer and closes both connections. */

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
@@ -87,4 +88,19 @@ describe('minted tokens', () => {
       problems: ['database does not answer'],
     });
   });
+
+  it('is not ready while the database cannot be written, and ready again once it can', async () => {
+    broker = await startBroker();
+    const other = new Database(broker.dbPath);
+    try {
+      other.exec('BEGIN IMMEDIATE'); // another process holds the write lock
+      const res = await broker.app.request('/readyz'); // the writer waits out busy_timeout (5 s)
+      expect(res.status).toBe(503);
+      expect((await res.json()).problems).toEqual(['database does not answer']);
+      other.exec('ROLLBACK');
+      expect((await broker.app.request('/readyz')).status).toBe(200);
+    } finally {
+      other.close();
+    }
+  }, 15_000);
 });
