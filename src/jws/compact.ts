@@ -14,6 +14,7 @@ export interface ParsedJws {
 export class JwsFormatError extends Error {}
 
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
@@ -33,9 +34,17 @@ export function parseCompactJws(token: string): ParsedJws {
   };
 }
 
-/** Decodes base64url without padding, refusing any character outside its alphabet. */
+/**
+ * Decodes base64url without padding, refusing any character outside its
+ * alphabet and any non-canonical spelling: the bits of the last character
+ * that encode no byte must be zero (RFC 4648 §3.5), so that each byte string
+ * has exactly one encoding and a signature cannot be re-spelled.
+ */
 export function base64urlDecode(text: string): Uint8Array<ArrayBuffer> {
-  if (!SEGMENT.test(text) || text.length % 4 === 1) throw new JwsFormatError('not base64url');
+  const rest = text.length % 4;
+  if (!SEGMENT.test(text) || rest === 1) throw new JwsFormatError('not base64url');
+  if (rest !== 0 && ALPHABET.indexOf(text.at(-1)!) & (rest === 2 ? 0b1111 : 0b11))
+    throw new JwsFormatError('not canonical base64url');
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -52,4 +61,19 @@ function jsonObject(segment: string, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new JwsFormatError(`${what} is not a JSON object`);
   return value as Record<string, unknown>;
+}
+
+/**
+ * A JSON value from a token, for a refusal message: never throws (a value
+ * nested thousands deep overflows JSON.stringify's stack) and is cut short,
+ * since a token may carry 16 KiB of it.
+ */
+export function showJson(value: unknown, max = 200): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? '[…]' : '{…}';
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

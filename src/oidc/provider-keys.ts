@@ -3,7 +3,9 @@ import type { Clock } from '../clock.js';
 import type { Provider } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { keyFitsAlgorithm } from '../jws/algorithms.js';
+import { isSecureUrl } from '../config/schema.js';
+import { hasPrivateMembers, keyFitsAlgorithm } from '../jws/algorithms.js';
+import { showJson } from '../jws/compact.js';
 import { FetchProblem, fetchJson } from './fetch-json.js';
 
 const MAX_JWKS_BYTES = 100 * 1024;
@@ -45,7 +47,7 @@ export class ProviderKeys {
    * no `use`/`key_ops`/`alg` saying otherwise. Never empty: an unknown key
    * refetches the set (at most once a minute), then refuses the token.
    */
-  async keysFor(header: { alg: string; kid?: unknown }): Promise<JWK[]> {
+  async keysFor(header: { alg: string; kid?: string }): Promise<JWK[]> {
     await this.ensureFresh();
     let found = matching(this.set!, header);
     if (found.length === 0) {
@@ -59,7 +61,7 @@ export class ProviderKeys {
     if (found.length === 0) {
       throw new BrokerError(
         'token_invalid',
-        `CI token is signed by a key that ${this.provider.name} does not publish (kid ${JSON.stringify(header.kid ?? null)}): it was not issued by ${this.provider.issuer}`,
+        `CI token is signed by a key that ${this.provider.name} does not publish (kid ${showJson(header.kid ?? null)}): it was not issued by ${this.provider.issuer}`,
       );
     }
     return found;
@@ -96,6 +98,12 @@ export class ProviderKeys {
           )
         : [];
       if (keys.length === 0) throw new FetchProblem(`${uri} published no keys`);
+      if (keys.some(hasPrivateMembers)) {
+        this.deps.logger.warn('JWKS publishes private key material; those keys are never used', {
+          provider: this.provider.name,
+          uri,
+        });
+      }
       this.set = keys;
       const ttl = Math.min(
         MAX_CACHE_SECONDS,
@@ -143,12 +151,19 @@ export class ProviderKeys {
     if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) {
       throw new FetchProblem(`the discovery document at ${url} has no usable jwks_uri`);
     }
+    if (!isSecureUrl(doc.jwks_uri)) {
+      // Not transient either: keys fetched over plain http could be replaced by anyone on the path.
+      throw new BrokerError(
+        'unknown_issuer',
+        `the discovery document of CI provider ${this.provider.name} names a jwks_uri over plain http (${showJson(doc.jwks_uri)}), whose keys anyone on the network path could replace: its tokens are refused until the operator sets an https jwks_uri under ci.providers`,
+      );
+    }
     this.jwksUri = doc.jwks_uri;
     return this.jwksUri;
   }
 }
 
-function matching(keys: readonly JWK[], header: { alg: string; kid?: unknown }): JWK[] {
+function matching(keys: readonly JWK[], header: { alg: string; kid?: string }): JWK[] {
   return keys.filter(
     (k) => (header.kid === undefined || k.kid === header.kid) && keyFitsAlgorithm(k, header.alg),
   );

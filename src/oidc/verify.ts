@@ -7,7 +7,7 @@ import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ASYMMETRIC_ALGORITHMS, jwsAlgorithm } from '../jws/algorithms.js';
 import type { CryptoBackend } from '../jws/backend.js';
-import { parseCompactJws, type ParsedJws } from '../jws/compact.js';
+import { parseCompactJws, showJson, type ParsedJws } from '../jws/compact.js';
 import { ProviderKeys } from './provider-keys.js';
 
 export const MAX_CI_TOKEN_BYTES = 16 * 1024;
@@ -89,14 +89,20 @@ export class CiVerifier {
     if (typeof alg !== 'string' || !CI_ALGORITHMS.includes(alg)) {
       throw new BrokerError(
         'token_invalid',
-        `CI token algorithm ${JSON.stringify(alg ?? null)} is not accepted: CI tokens must be signed with an asymmetric key (RS256, ES256, ...)`,
+        `CI token algorithm ${showJson(alg ?? null)} is not accepted: CI tokens must be signed with an asymmetric key (RS256, ES256, ...)`,
       );
     }
     if (header.crit !== undefined) {
       // RFC 7515 §4.1.11: a recipient must refuse extensions it does not understand, and we understand none.
       throw new BrokerError(
         'token_invalid',
-        `CI token header marks ${JSON.stringify(header.crit)} as critical, which this broker does not implement: refused`,
+        `CI token header marks ${showJson(header.crit)} as critical, which this broker does not implement: refused`,
+      );
+    }
+    if (header.kid !== undefined && typeof header.kid !== 'string') {
+      throw new BrokerError(
+        'token_invalid',
+        "CI token kid is not a string (RFC 7515 section 4.1.4): send the CI provider's OIDC token unchanged",
       );
     }
     step('algorithm', `${alg} is an accepted asymmetric algorithm`);
@@ -104,7 +110,7 @@ export class CiVerifier {
     if (!provider) {
       throw new BrokerError(
         'unknown_issuer',
-        `CI token issuer ${JSON.stringify(claims.iss ?? null)} is not configured: add it under ci.providers, or send a token from a configured provider`,
+        `CI token issuer ${showJson(claims.iss ?? null)} is not configured: add it under ci.providers, or send a token from a configured provider`,
       );
     }
     step('issuer', `${provider.issuer} is provider ${provider.name} (${provider.kind})`);
@@ -112,7 +118,7 @@ export class CiVerifier {
     await this.checkSignature(jws, alg, provider);
     step(
       'signature',
-      `signed by a key ${provider.name} publishes (kid ${JSON.stringify(header.kid ?? null)})`,
+      `signed by a key ${provider.name} publishes (kid ${showJson(header.kid ?? null)})`,
     );
 
     for (const claim of ['iss', 'aud', 'exp', 'iat', 'sub']) {
@@ -166,7 +172,7 @@ export class CiVerifier {
       );
     }
     checkAudience(provider, claims.aud);
-    step('audience', `${JSON.stringify(claims.aud)} is accepted`);
+    step('audience', `${showJson(claims.aud)} is accepted`);
 
     if (claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti === '')) {
       throw new BrokerError(
@@ -199,8 +205,9 @@ export class CiVerifier {
 
   /** The signature must verify with a key the provider publishes for this algorithm. */
   private async checkSignature(jws: ParsedJws, alg: string, provider: Provider): Promise<void> {
-    const candidates = await this.keys.get(provider.name)!.keysFor({ alg, kid: jws.header.kid });
-    if (jws.header.kid === undefined && candidates.length > 1) {
+    const kid = jws.header.kid as string | undefined; // a string or absent, checked in run()
+    const candidates = await this.keys.get(provider.name)!.keysFor({ alg, kid });
+    if (kid === undefined && candidates.length > 1) {
       throw new BrokerError(
         'token_invalid',
         `CI token names no kid and ${provider.name} publishes several keys: refused`,
@@ -220,17 +227,21 @@ export class CiVerifier {
 }
 
 function checkAudience(provider: Provider, aud: unknown): void {
+  // RFC 7519 §4.1.3: a string or an array of strings. Anything else is refused
+  // whole: skipping the odd members would let [ours, 42] pass strict_audience.
   const auds =
-    typeof aud === 'string'
-      ? [aud]
-      : Array.isArray(aud)
-        ? aud.filter((a) => typeof a === 'string')
-        : [];
+    typeof aud === 'string' ? [aud] : Array.isArray(aud) ? (aud as unknown[]) : undefined;
+  if (!auds?.every((a) => typeof a === 'string')) {
+    throw new BrokerError(
+      'token_invalid',
+      "CI token aud claim is not a string or a list of strings: send the CI provider's OIDC token unchanged",
+    );
+  }
   const want = provider.audiences.join(' or ');
-  if (!auds.some((a) => provider.audiences.includes(a))) {
+  if (!auds.some((a) => provider.audiences.includes(a as string))) {
     throw new BrokerError(
       'audience_not_accepted',
-      `CI token audience ${JSON.stringify(aud)} is not accepted by provider ${provider.name}: request the token with audience ${want}`,
+      `CI token audience ${showJson(aud)} is not accepted by provider ${provider.name}: request the token with audience ${want}`,
     );
   }
   if (provider.strictAudience && auds.length !== 1) {

@@ -1,3 +1,4 @@
+import { showJson } from '../jws/compact.js';
 import type { Policy } from '../config/compile.js';
 import type { Condition } from './match.js';
 
@@ -25,11 +26,12 @@ export function evaluateConditions(
   claims: Record<string, unknown>,
 ): ConditionResult[] {
   return conditions.map((c) => {
-    const value = claims[c.claim];
+    // Own members only: a condition on `constructor` must not see Object's.
+    const value = Object.hasOwn(claims, c.claim) ? claims[c.claim] : undefined;
     return {
       claim: c.claim,
       expected: c.expected,
-      actual: value === undefined ? undefined : JSON.stringify(value),
+      actual: value === undefined ? undefined : showJson(value),
       matched: value !== undefined && c.test(value),
     };
   });

@@ -47,7 +47,8 @@ export function mapIdentity(a: VerifiedAssertion, saml: Saml): Identity {
   const name = lookup(a.attributes, saml.attributes.name)[0];
   const groups = lookup(a.attributes, saml.attributes.groups).slice(0, MAX_VALUES);
 
-  const claims: Record<string, string[]> = {};
+  // No prototype: attribute names come from the IdP, and `__proto__` must stay an ordinary name.
+  const claims: Record<string, string[]> = Object.create(null);
   for (const at of a.attributes.slice(0, MAX_ATTRIBUTES)) {
     const values = at.values.slice(0, MAX_VALUES);
     claims[at.name] = values;

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyFitsAlgorithm } from '../../src/jws/algorithms.js';
 import { webCryptoBackend } from '../../src/jws/backend.js';
-import { parseCompactJws } from '../../src/jws/compact.js';
+import { base64urlDecode, parseCompactJws, showJson } from '../../src/jws/compact.js';
 import { nodeCrypto } from '../../src/node/crypto.js';
 import { Minter } from '../../src/tokens/mint.js';
 import { introspect, startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
@@ -96,6 +96,18 @@ describe.each(backends)('the %s backend', (_name, backend) => {
     expect(await backend.verify(alg, other, signingInput, signature)).toBe(false);
   });
 
+  it('accepts an ECDSA signature with high S (n - s), as jose does: the token string is malleable, its claims are not', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await exportJWK(publicKey);
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(privateKey);
+    const { signingInput, signature } = parseCompactJws(token);
+    const order = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const s = BigInt(`0x${Buffer.from(signature.subarray(32)).toString('hex')}`);
+    const twin = signature.slice();
+    twin.set(Buffer.from((order - s).toString(16).padStart(64, '0'), 'hex'), 32);
+    expect(await backend.verify('ES256', jwk, signingInput, twin)).toBe(true);
+  });
+
   it('answers false, without throwing, for a malformed published key', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = await exportJWK(publicKey);
@@ -123,5 +135,50 @@ describe('which published keys may verify an algorithm', () => {
     expect(keyFitsAlgorithm(ec, 'ES384')).toBe(false);
     expect(keyFitsAlgorithm(ec, 'HS256')).toBe(false);
     expect(keyFitsAlgorithm(ec, 'constructor')).toBe(false);
+  });
+
+  it('measures RSA keys by their integers, and refuses odd exponents and private members', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pub = rsa.publicKey.export({ format: 'jwk' });
+    const b64 = (bytes: Buffer) => bytes.toString('base64url');
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({
+      format: 'jwk',
+    });
+    const padded = b64(Buffer.concat([Buffer.alloc(128), Buffer.from(weak.n!, 'base64url')]));
+    expect(keyFitsAlgorithm(pub, 'RS256')).toBe(true);
+    expect(keyFitsAlgorithm({ ...pub, n: `${pub.n}=` }, 'RS256')).toBe(false); // padded: not base64url
+    expect(keyFitsAlgorithm({ ...pub, n: `AAAA${pub.n}` }, 'RS256')).toBe(true); // zero bytes, same n
+    expect(keyFitsAlgorithm({ ...weak, n: padded }, 'RS256')).toBe(false);
+    expect(keyFitsAlgorithm({ ...pub, n: b64(Buffer.alloc(1025, 0xff)) }, 'RS256')).toBe(false);
+    expect(keyFitsAlgorithm({ ...pub, n: b64(Buffer.alloc(1024, 0xff)) }, 'RS256')).toBe(true);
+    for (const e of ['AQ', 'AAE', 'Ag', 'AAEAAg', 'AA', '', b64(Buffer.alloc(9, 1)), 'AQAB=']) {
+      expect(keyFitsAlgorithm({ ...pub, e }, 'RS256'), e).toBe(false);
+    }
+    expect(keyFitsAlgorithm({ ...pub, e: 'Aw' }, 'RS256')).toBe(true);
+    expect(keyFitsAlgorithm({ ...pub, e: b64(Buffer.alloc(8, 1)) }, 'RS256')).toBe(true);
+    expect(keyFitsAlgorithm(rsa.privateKey.export({ format: 'jwk' }), 'RS256')).toBe(false);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      format: 'jwk',
+    });
+    expect(keyFitsAlgorithm(ec, 'ES256')).toBe(false);
+    expect(keyFitsAlgorithm({ ...ec, d: undefined }, 'ES256')).toBe(true);
+  });
+});
+
+describe('strict base64url and refusal messages', () => {
+  it('decodes each byte string from exactly one spelling', () => {
+    expect([...base64urlDecode('QQ')]).toEqual([0x41]);
+    expect([...base64urlDecode('QUE')]).toEqual([0x41, 0x41]);
+    for (const text of ['QR', 'QUF', 'QQ=', 'Q', 'Q Q', 'QQ\n', 'Q+', 'Q/']) {
+      expect(() => base64urlDecode(text), JSON.stringify(text)).toThrow();
+    }
+  });
+
+  it('shows any JSON value without throwing, cut short', () => {
+    const deep = JSON.parse(`${'['.repeat(10000)}${']'.repeat(10000)}`);
+    expect(showJson(deep)).toBe('[…]');
+    expect(showJson({ a: JSON.parse(`${'['.repeat(10000)}${']'.repeat(10000)}`) })).toBe('{…}');
+    expect(showJson('x'.repeat(500))).toBe(`"${'x'.repeat(199)}…`);
+    expect(showJson(['a', 1])).toBe('["a",1]');
   });
 });
