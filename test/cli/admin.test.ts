@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -190,4 +190,54 @@ describe('the built executable', () => {
     expect(r.stderr).toContain('issuer: expected string, got number 5');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('serves from the bundle, logs each request as a JSON line, and writes them all before exiting on SIGTERM', async () => {
+    writeFileSync(
+      join(dir, 'serve.yaml'),
+      stringify({
+        ...testConfigObject(),
+        listen: { host: '127.0.0.1', port: 0 },
+        database: join(dir, 'serve.db'),
+      }),
+    );
+    const child = spawn(
+      process.execPath,
+      [resolve('bin/tokenbroker.js'), 'serve', '--config', 'serve.yaml'],
+      { cwd: dir, env: { ...process.env, ...env } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      for (let i = 0; !stderr.includes('serving'); i++) {
+        if (i > 100 || child.exitCode !== null)
+          throw new Error(`the server did not start: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
+      for (let i = 0; i < 20; i++) expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const refused = await fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=password',
+      });
+      expect(refused.status).toBe(400);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    const requests = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'request');
+    expect(requests.filter((l) => l.path === '/healthz')).toHaveLength(20);
+    expect(requests.find((l) => l.path === '/token')).toMatchObject({
+      method: 'POST',
+      status: 400,
+    });
+    expect(stderr).toContain('tokenbroker: shutting down');
+  }, 20_000);
 });
