@@ -529,7 +529,12 @@ async function readCapped(res, maxBytes, url) {
     throw new FetchProblem(`${url} answered ${declared} bytes, more than the ${maxBytes} allowed`);
   }
   if (!res.body) return "";
-  const reader = res.body.getReader();
+  const bytes = await readStreamCapped(res.body, maxBytes);
+  if (!bytes) throw new FetchProblem(`${url} answered more than the ${maxBytes} bytes allowed`);
+  return new TextDecoder().decode(bytes);
+}
+async function readStreamCapped(stream, maxBytes) {
+  const reader = stream.getReader();
   const chunks = [];
   let total = 0;
   for (; ; ) {
@@ -538,7 +543,7 @@ async function readCapped(res, maxBytes, url) {
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw new FetchProblem(`${url} answered more than the ${maxBytes} bytes allowed`);
+      return void 0;
     }
     chunks.push(value);
   }
@@ -548,7 +553,7 @@ async function readCapped(res, maxBytes, url) {
     all.set(c, off);
     off += c.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 // src/client/http.ts

@@ -73,7 +73,20 @@ export async function readCapped(res: Response, maxBytes: number, url: string): 
     throw new FetchProblem(`${url} answered ${declared} bytes, more than the ${maxBytes} allowed`);
   }
   if (!res.body) return '';
-  const reader = res.body.getReader();
+  const bytes = await readStreamCapped(res.body, maxBytes);
+  if (!bytes) throw new FetchProblem(`${url} answered more than the ${maxBytes} bytes allowed`);
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * Reads a byte stream whole, or cancels it and answers undefined once it is
+ * past `maxBytes`: a sender cannot make us buffer more than we allow.
+ */
+export async function readStreamCapped(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -82,7 +95,7 @@ export async function readCapped(res: Response, maxBytes: number, url: string): 
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw new FetchProblem(`${url} answered more than the ${maxBytes} bytes allowed`);
+      return undefined;
     }
     chunks.push(value);
   }
@@ -92,5 +105,5 @@ export async function readCapped(res: Response, maxBytes: number, url: string): 
     all.set(c, off);
     off += c.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }

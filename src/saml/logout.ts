@@ -1,4 +1,4 @@
-import { BrokerError } from '../errors.js';
+import { readStreamCapped } from '../oidc/fetch-json.js';
 import { LOGOUT, checkIssuer, parseSafeXml, refuse } from './checks.js';
 import { decodeBase64Xml } from './response.js';
 import { checkIssueInstant, checkWindow } from './time.js';
@@ -49,26 +49,15 @@ export async function readLogoutRequest(
     throw fail(`SAMLRequest is not base64${retry}`, { check: 'base64' });
   }
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  const reader = stream.getReader();
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
-  let total = 0;
+  let xml: Uint8Array<ArrayBuffer> | undefined;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > MAX_XML) {
-        await reader.cancel();
-        throw fail(`SAMLRequest is larger than 48 KiB: ${FIX_IDP}`, { check: 'size' });
-      }
-      chunks.push(value as Uint8Array<ArrayBuffer>);
-    }
-  } catch (e) {
-    if (e instanceof BrokerError) throw e;
+    xml = await readStreamCapped(stream, MAX_XML);
+  } catch {
     throw fail(`SAMLRequest is not DEFLATE-compressed XML${retry}`, { check: 'deflate' });
   }
+  if (!xml) throw fail(`SAMLRequest is larger than 48 KiB: ${FIX_IDP}`, { check: 'size' });
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(await new Blob(chunks).arrayBuffer());
+    return new TextDecoder('utf-8', { fatal: true }).decode(xml);
   } catch {
     throw fail(`SAMLRequest is not UTF-8 XML: ${FIX_IDP}`, { check: 'utf8' });
   }
