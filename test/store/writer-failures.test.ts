@@ -3,30 +3,19 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { AuditEvent, IssuedToken } from '../../src/store/types.js';
 import { tempDir } from '../helpers/broker.js';
+import { auditRow as audit, storeFiles, tokenRow as token } from '../helpers/store.js';
 
 // What happens when the writer thread goes away. There is no public handle on
 // the thread: these tests reach the store's private `worker` field (the live
 // writer, or undefined), and end it with Worker.terminate(), as a crash or an
 // out-of-memory kill would. Everything else is real: files, threads, SQLite.
 
-let cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-function openStore(): { store: SqliteStore; path: string; dir: string } {
-  const { dir, cleanup } = tempDir();
-  const path = join(dir, 'tb.db');
-  const store = new SqliteStore(path);
-  cleanups.push(cleanup, () => store.close());
-  return { store, path, dir };
-}
+const files = storeFiles();
+const openStore = files.open;
 
 const writerOf = (store: SqliteStore): Worker | undefined =>
   (store as unknown as { worker: Worker | undefined }).worker;
@@ -42,23 +31,6 @@ function keys(path: string): string[] {
     db.close();
   }
 }
-
-const audit = (event: string): AuditEvent => ({ time: 1000, event, outcome: 'success' });
-
-const token = (jti: string, parentJti: string | null = null): IssuedToken => ({
-  jti,
-  subject: 'user:alice@example.com',
-  scopes: ['read:models/acme/m'],
-  audience: 'https://hub.test',
-  clientId: 'test',
-  source: parentJti ? 'exchange' : 'web',
-  kid: 'k1',
-  parentJti,
-  issuedAt: 1000,
-  expiresAt: 5000,
-  revokedAt: null,
-  tokenSha256: `sha-${jti}`,
-});
 
 describe('SQLite writer thread failures', () => {
   it('fails only the batch a dead writer had; writes queued behind it go to a new writer', async () => {
@@ -101,7 +73,7 @@ describe('SQLite writer thread failures', () => {
     const { store } = openStore();
     expect(await store.claimOnce('k', 9999)).toBe(true);
     const old = writerOf(store)!;
-    cleanups.push(() => old.terminate().then(() => undefined));
+    files.later(() => old.terminate().then(() => undefined));
     // Node reports an uncaught exception in the thread as 'error' and exits it
     // afterwards; until then, a reply it had posted can still be delivered.
     // Both events are emitted here by hand, in that order, on the real Worker.
@@ -115,13 +87,13 @@ describe('SQLite writer thread failures', () => {
 
   it('writes to the database it was opened on, even after the working directory changes', async () => {
     const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
+    files.later(cleanup);
     const cwd = process.cwd();
     process.chdir(dir);
     let store: SqliteStore;
     try {
       store = new SqliteStore('tb.db'); // relative, as a library user may pass it
-      cleanups.push(() => store.close());
+      files.later(() => store.close());
       mkdirSync('elsewhere');
       process.chdir('elsewhere');
       expect(await store.claimOnce('k', 9999)).toBe(true); // the writer starts now
@@ -136,7 +108,7 @@ describe('SQLite writer thread failures', () => {
 describe('migration 4 (partial parent_jti index) on an existing database', () => {
   it('replaces the index and revocation still walks the tree through it', async () => {
     const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
+    files.later(cleanup);
     const path = join(dir, 'tb.db');
     // A database as the previous release left it: migrations 1-3, with data.
     const old = new Database(path);
@@ -157,7 +129,7 @@ describe('migration 4 (partial parent_jti index) on an existing database', () =>
     old.close();
 
     const store = new SqliteStore(path);
-    cleanups.push(() => store.close());
+    files.later(() => store.close());
     const index = store.db
       .prepare("SELECT sql FROM sqlite_master WHERE name = 'issued_tokens_parent'")
       .get() as { sql: string };
@@ -177,9 +149,12 @@ describe('migration 4 (partial parent_jti index) on an existing database', () =>
       'child',
       'grandchild',
     ]);
-    expect(await store.recordIssue(token('late', 'grandchild'), audit('token.issued'))).toBe(
-      'parent_revoked',
-    );
+    expect(
+      await store.recordIssue(
+        token('late', { parentJti: 'grandchild', source: 'exchange' }),
+        audit('token.issued'),
+      ),
+    ).toBe('parent_revoked');
     expect((await store.getToken('other'))!.revokedAt).toBeNull();
   });
 });

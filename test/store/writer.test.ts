@@ -5,28 +5,16 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { AuditEvent, IssuedToken } from '../../src/store/types.js';
-import { tempDir } from '../helpers/broker.js';
+import { auditRow as audit, storeFiles, tokenRow as token } from '../helpers/store.js';
 
 // Every write goes to the writer thread, reads stay on `store.db`: these tests
 // use real database files and look at them through the main connection and
 // through connections of their own.
 
-let cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-function openStore(): { store: SqliteStore; path: string; dir: string } {
-  const { dir, cleanup } = tempDir();
-  const path = join(dir, 'tb.db');
-  const store = new SqliteStore(path);
-  cleanups.push(cleanup, () => store.close());
-  return { store, path, dir };
-}
+const files = storeFiles();
+const openStore = files.open;
 
 /** A connection of the test's own: it sees only what is committed. */
 function count(path: string, table: string, where = '1'): number {
@@ -38,29 +26,6 @@ function count(path: string, table: string, where = '1'): number {
     db.close();
   }
 }
-
-const audit = (event: string, extra: Partial<AuditEvent> = {}): AuditEvent => ({
-  time: 1000,
-  event,
-  outcome: 'success',
-  ...extra,
-});
-
-const token = (jti: string, extra: Partial<IssuedToken> = {}): IssuedToken => ({
-  jti,
-  subject: 'user:alice@example.com',
-  scopes: ['read:models/acme/m'],
-  audience: 'https://hub.test',
-  clientId: 'test',
-  source: 'web',
-  kid: 'k1',
-  parentJti: null,
-  issuedAt: 1000,
-  expiresAt: 5000,
-  revokedAt: null,
-  tokenSha256: `sha-${jti}`,
-  ...extra,
-});
 
 describe('SQLite writer thread', () => {
   it('commits the writes of one turn together, and settles each only after the commit', async () => {
@@ -228,7 +193,7 @@ describe('SQLite writer thread', () => {
 
   it('writes in-process for a :memory: database', async () => {
     const store = new SqliteStore(':memory:');
-    cleanups.push(() => store.close());
+    files.later(() => store.close());
     store.db.exec(
       "CREATE TRIGGER refuse BEFORE INSERT ON audit_events WHEN NEW.event = 'bad' BEGIN SELECT RAISE(ABORT, 'no'); END",
     );
@@ -246,7 +211,7 @@ describe('SQLite writer thread', () => {
     // resolve from the repository, hence a directory inside it.
     mkdirSync('test-output', { recursive: true });
     const dir = mkdtempSync(resolve('test-output', 'writer-exit-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    files.later(() => rmSync(dir, { recursive: true, force: true }));
     const entry = join(dir, 'entry.ts');
     writeFileSync(
       entry,

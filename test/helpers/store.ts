@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { AuditEvent, IssuedToken } from '../../src/store/types.js';
+import { tempDir } from './broker.js';
+
+/**
+ * Real store files for a test file: `open()` makes a fresh database in a
+ * temporary directory; `later()` registers more cleanup. Everything is closed
+ * and removed after each test, last opened first.
+ */
+export function storeFiles() {
+  let cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups = [];
+  });
+  return {
+    open(): { store: SqliteStore; path: string; dir: string } {
+      const { dir, cleanup } = tempDir();
+      const path = join(dir, 'tb.db');
+      const store = new SqliteStore(path);
+      cleanups.push(cleanup, () => store.close());
+      return { store, path, dir };
+    },
+    later(cleanup: () => Promise<void> | void): void {
+      cleanups.push(cleanup);
+    },
+  };
+}
+
+export const auditRow = (event: string, extra: Partial<AuditEvent> = {}): AuditEvent => ({
+  time: 1000,
+  event,
+  outcome: 'success',
+  ...extra,
+});
+
+export const tokenRow = (jti: string, extra: Partial<IssuedToken> = {}): IssuedToken => ({
+  jti,
+  subject: 'user:alice@example.com',
+  scopes: ['read:models/acme/m'],
+  audience: 'https://hub.test',
+  clientId: 'test',
+  source: 'web',
+  kid: 'k1',
+  parentJti: null,
+  issuedAt: 1000,
+  expiresAt: 5000,
+  revokedAt: null,
+  tokenSha256: `sha-${jti}`,
+  ...extra,
+});
