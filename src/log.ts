@@ -17,10 +17,7 @@ export function redact(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map(redact);
   if (value instanceof Error) return { name: value.name, message: redact(value.message) };
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
-  }
-  return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
 }
 
 export function jsonLogger(write: (line: string) => void = (l) => console.log(l)): Logger {

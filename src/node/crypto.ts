@@ -9,13 +9,20 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type { JWK } from 'jose';
-import { jwsAlgorithm } from '../jws/algorithms.js';
+import { jwsAlgorithm, type JwsAlgorithm } from '../jws/algorithms.js';
 import type { CryptoBackend } from '../jws/backend.js';
 
 const b64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 
 /** node:crypto names digests without the dash. */
 const nodeHash = (hash: string | null) => (hash === null ? null : hash.replace('-', ''));
+
+/** How node:crypto must use `key` for `spec`: r||s for ECDSA, PSS padding and salt for PS*. */
+const keyUse = (key: KeyObject, spec: JwsAlgorithm) => ({
+  key,
+  dsaEncoding: 'ieee-p1363' as const,
+  ...(spec.pssSalt && { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.pssSalt }),
+});
 
 /**
  * The Node entry's crypto: compact JWS signing and signature checks with
@@ -50,14 +57,7 @@ export function nodeCrypto(): CryptoBackend {
       const spec = jwsAlgorithm(header.alg);
       if (!spec) throw new Error(`no node:crypto signer for ${header.alg}`);
       const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-      const signature = sign(nodeHash(spec.hash), Buffer.from(input), {
-        key: ko,
-        dsaEncoding: 'ieee-p1363',
-        ...(spec.pssSalt && {
-          padding: constants.RSA_PKCS1_PSS_PADDING,
-          saltLength: spec.pssSalt,
-        }),
-      });
+      const signature = sign(nodeHash(spec.hash), Buffer.from(input), keyUse(ko, spec));
       const token = `${input}.${b64url(signature)}`;
       return { token, sha256: createHash('sha256').update(token).digest('hex') };
     },
@@ -67,19 +67,7 @@ export function nodeCrypto(): CryptoBackend {
       const key = publicKey(jwk);
       if (!spec || !key) return false;
       try {
-        return verify(
-          nodeHash(spec.hash),
-          data,
-          {
-            key,
-            dsaEncoding: 'ieee-p1363',
-            ...(spec.pssSalt && {
-              padding: constants.RSA_PKCS1_PSS_PADDING,
-              saltLength: spec.pssSalt,
-            }),
-          },
-          signature,
-        );
+        return verify(nodeHash(spec.hash), data, keyUse(key, spec), signature);
       } catch {
         return false;
       }
