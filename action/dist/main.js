@@ -452,12 +452,17 @@ function getState(name) {
 }
 
 // src/client/retry.ts
-var DEFAULT_RETRY = { attempts: 4, baseDelayMs: 1e3, maxDelayMs: 1e4 };
+var DEFAULT_RETRY = {
+  attempts: 4,
+  baseDelayMs: 1e3,
+  maxDelayMs: 1e4,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random
+};
 function retryNotice(info2) {
   return `${info2.reason}; try ${info2.attempt + 1} of ${info2.attempts} in ${(info2.delayMs / 1e3).toFixed(1)}s`;
 }
 var isoSeconds = (d) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
-var realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 var TransientError = class extends Error {
   constructor(message, retryAfterSeconds) {
     super(message);
@@ -500,10 +505,45 @@ function nodeDeps() {
     },
     env: process.env,
     fetch: globalThis.fetch,
-    retry: { ...DEFAULT_RETRY, sleep: realSleep, random: Math.random },
+    retry: DEFAULT_RETRY,
     now: () => Date.now()
   };
 }
+
+// src/config/duration.ts
+var UNITS = { s: 1, m: 60, h: 3600, d: 86400 };
+var DURATION = /^(\d{1,9})(s|m|h|d)$/;
+function parseDuration(input) {
+  if (typeof input === "number") {
+    return Number.isSafeInteger(input) && input >= 0 ? input : void 0;
+  }
+  const s = input.trim();
+  if (/^\d{1,9}$/.test(s)) return Number(s);
+  const m = DURATION.exec(s);
+  if (!m) return void 0;
+  return Number(m[1]) * UNITS[m[2]];
+}
+
+// src/policy/scope.ts
+var SCOPE = /^([a-z][a-z0-9_-]{0,31}|\*):([A-Za-z0-9._~@+=*/-]{1,200})$/;
+function parseScope(text) {
+  const m = SCOPE.exec(text);
+  if (!m) return void 0;
+  const segments = m[2].split("/");
+  if (segments.some((seg) => seg === "" || seg === "." || seg === "..")) return void 0;
+  return { permission: m[1], resource: m[2] };
+}
+function scopeSyntaxProblem(text) {
+  return parseScope(text) ? void 0 : `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
+}
+
+// src/exchange/request.ts
+var GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+var TOKEN_TYPE = {
+  accessToken: "urn:ietf:params:oauth:token-type:access_token",
+  idToken: "urn:ietf:params:oauth:token-type:id_token",
+  jwt: "urn:ietf:params:oauth:token-type:jwt"
+};
 
 // src/client/errors.ts
 var ClientError = class extends Error {
@@ -557,10 +597,16 @@ async function readStreamCapped(stream, maxBytes) {
 }
 
 // src/client/http.ts
-var DEFAULT_TIMEOUT_MS = 3e4;
+function announcingHttp(deps, userAgent, say) {
+  return {
+    fetch: deps.fetch,
+    userAgent,
+    retry: { ...deps.retry, onRetry: (info2) => say(retryNotice(info2)) }
+  };
+}
+var TIMEOUT_MS = 3e4;
 var MAX_BODY_BYTES = 256 * 1024;
 async function send(deps, url, init, what) {
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let res;
   let text;
   try {
@@ -568,7 +614,7 @@ async function send(deps, url, init, what) {
       ...init,
       headers: { "User-Agent": deps.userAgent, ...init.headers },
       redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs)
+      signal: AbortSignal.timeout(TIMEOUT_MS)
     });
     text = await readCapped(res, MAX_BODY_BYTES, "it");
   } catch (e) {
@@ -578,7 +624,7 @@ async function send(deps, url, init, what) {
         `${what}: ${e.message}; check that the URL is the broker's, not a proxy's error page`
       );
     }
-    throw new TransientError(`${what} failed: ${networkReason(e, timeoutMs)}`);
+    throw new TransientError(`${what} failed: ${networkReason(e)}`);
   }
   if (res.status >= 500) {
     const retryAfter = Number(res.headers.get("retry-after") ?? "x");
@@ -620,39 +666,12 @@ function jsonObject(answer, what) {
     { status: answer.status }
   );
 }
-function networkReason(e, timeoutMs) {
+function networkReason(e) {
   if (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError")) {
-    return `no answer within ${Math.round(timeoutMs / 1e3)}s`;
+    return `no answer within ${TIMEOUT_MS / 1e3}s`;
   }
   const cause = e?.cause;
   return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
-}
-
-// src/config/duration.ts
-var UNITS = { s: 1, m: 60, h: 3600, d: 86400 };
-var DURATION = /^(\d{1,9})(s|m|h|d)$/;
-function parseDuration(input) {
-  if (typeof input === "number") {
-    return Number.isSafeInteger(input) && input >= 0 ? input : void 0;
-  }
-  const s = input.trim();
-  if (/^\d{1,9}$/.test(s)) return Number(s);
-  const m = DURATION.exec(s);
-  if (!m) return void 0;
-  return Number(m[1]) * UNITS[m[2]];
-}
-
-// src/policy/scope.ts
-var SCOPE = /^([a-z][a-z0-9_-]{0,31}|\*):([A-Za-z0-9._~@+=*/-]{1,200})$/;
-function parseScope(text) {
-  const m = SCOPE.exec(text);
-  if (!m) return void 0;
-  const segments = m[2].split("/");
-  if (segments.some((seg) => seg === "" || seg === "." || seg === "..")) return void 0;
-  return { permission: m[1], resource: m[2] };
-}
-function scopeSyntaxProblem(text) {
-  return parseScope(text) ? void 0 : `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
 }
 
 // src/client/validate.ts
@@ -710,8 +729,6 @@ function parseScopeSetting(raw, name) {
 }
 
 // src/client/broker.ts
-var GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
-var TOKEN_TYPE_ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token";
 async function discover(brokerUrl, deps) {
   const url = `${brokerUrl}/.well-known/oauth-authorization-server`;
   const what = `GET ${url}`;
@@ -756,7 +773,7 @@ async function exchange(req, deps) {
     const form = {
       grant_type: GRANT_TOKEN_EXCHANGE,
       subject_token: await req.subjectToken(attempt),
-      subject_token_type: TOKEN_TYPE_ID_TOKEN
+      subject_token_type: TOKEN_TYPE.idToken
     };
     if (req.scope) form.scope = req.scope;
     if (req.ttl) form.ttl = req.ttl;
@@ -956,9 +973,10 @@ function idTokenRequest(env) {
 async function requestIdToken({ url: base, bearer }, audience, deps) {
   const url = `${base}${base.includes("?") ? "&" : "?"}audience=${encodeURIComponent(audience)}`;
   const what = "the Actions runtime OIDC token request";
+  const hint = "the runner could not reach the Actions service: run the job again, and if it keeps failing check https://www.githubstatus.com";
   const answer = await withRetry(
     deps,
-    "the runner could not reach the Actions service",
+    hint,
     () => send(
       deps,
       url,
@@ -1032,7 +1050,7 @@ var STATE = {
   token: "token",
   revocationEndpoint: "revocation_endpoint"
 };
-var USER_AGENT = "tokenbroker-action";
+var stepHttp = (deps) => announcingHttp(deps, "tokenbroker-action", (line) => deps.core.info(line));
 function errorMessage(e) {
   return e instanceof Error ? e.message : String(e);
 }
@@ -1044,14 +1062,7 @@ async function runMain(deps) {
   try {
     const inputs = readInputs((name) => core.getInput(name));
     const runtime = idTokenRequest(deps.env);
-    const http = {
-      fetch: deps.fetch,
-      userAgent: USER_AGENT,
-      retry: {
-        ...deps.retry,
-        onRetry: (info2) => core.info(retryNotice(info2))
-      }
-    };
+    const http = stepHttp(deps);
     const meta = await discover(inputs.brokerUrl, http);
     const result = await exchange(
       {

@@ -452,8 +452,16 @@ function getState(name) {
 }
 
 // src/client/retry.ts
-var DEFAULT_RETRY = { attempts: 4, baseDelayMs: 1e3, maxDelayMs: 1e4 };
-var realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+var DEFAULT_RETRY = {
+  attempts: 4,
+  baseDelayMs: 1e3,
+  maxDelayMs: 1e4,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random
+};
+function retryNotice(info2) {
+  return `${info2.reason}; try ${info2.attempt + 1} of ${info2.attempts} in ${(info2.delayMs / 1e3).toFixed(1)}s`;
+}
 var TransientError = class extends Error {
   constructor(message, retryAfterSeconds) {
     super(message);
@@ -496,7 +504,7 @@ function nodeDeps() {
     },
     env: process.env,
     fetch: globalThis.fetch,
-    retry: { ...DEFAULT_RETRY, sleep: realSleep, random: Math.random },
+    retry: DEFAULT_RETRY,
     now: () => Date.now()
   };
 }
@@ -552,10 +560,16 @@ async function readStreamCapped(stream, maxBytes) {
 }
 
 // src/client/http.ts
-var DEFAULT_TIMEOUT_MS = 3e4;
+function announcingHttp(deps, userAgent, say) {
+  return {
+    fetch: deps.fetch,
+    userAgent,
+    retry: { ...deps.retry, onRetry: (info2) => say(retryNotice(info2)) }
+  };
+}
+var TIMEOUT_MS = 3e4;
 var MAX_BODY_BYTES = 256 * 1024;
 async function send(deps, url, init, what) {
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let res;
   let text;
   try {
@@ -563,7 +577,7 @@ async function send(deps, url, init, what) {
       ...init,
       headers: { "User-Agent": deps.userAgent, ...init.headers },
       redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs)
+      signal: AbortSignal.timeout(TIMEOUT_MS)
     });
     text = await readCapped(res, MAX_BODY_BYTES, "it");
   } catch (e) {
@@ -573,7 +587,7 @@ async function send(deps, url, init, what) {
         `${what}: ${e.message}; check that the URL is the broker's, not a proxy's error page`
       );
     }
-    throw new TransientError(`${what} failed: ${networkReason(e, timeoutMs)}`);
+    throw new TransientError(`${what} failed: ${networkReason(e)}`);
   }
   if (res.status >= 500) {
     const retryAfter = Number(res.headers.get("retry-after") ?? "x");
@@ -603,9 +617,9 @@ async function withRetry(deps, hint, fn) {
     );
   }
 }
-function networkReason(e, timeoutMs) {
+function networkReason(e) {
   if (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError")) {
-    return `no answer within ${Math.round(timeoutMs / 1e3)}s`;
+    return `no answer within ${TIMEOUT_MS / 1e3}s`;
   }
   const cause = e?.cause;
   return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
@@ -654,7 +668,7 @@ var STATE = {
   token: "token",
   revocationEndpoint: "revocation_endpoint"
 };
-var USER_AGENT = "tokenbroker-action";
+var stepHttp = (deps) => announcingHttp(deps, "tokenbroker-action", (line) => deps.core.info(line));
 function errorMessage(e) {
   return e instanceof Error ? e.message : String(e);
 }
@@ -667,11 +681,7 @@ async function runPost(deps) {
   if (!token || !endpoint) return;
   core.setSecret(token);
   try {
-    await revoke(endpoint, token, {
-      fetch: deps.fetch,
-      userAgent: USER_AGENT,
-      retry: deps.retry
-    });
+    await revoke(endpoint, token, stepHttp(deps));
     core.info("tokenbroker: token revoked");
   } catch (e) {
     core.warning(

@@ -38,7 +38,9 @@ export async function requestIdToken(
   // The URL already carries a query string (api-version); append, do not rebuild it.
   const url = `${base}${base.includes('?') ? '&' : '?'}audience=${encodeURIComponent(audience)}`;
   const what = 'the Actions runtime OIDC token request';
-  const answer = await withRetry(deps, 'the runner could not reach the Actions service', () =>
+  const hint =
+    'the runner could not reach the Actions service: run the job again, and if it keeps failing check https://www.githubstatus.com';
+  const answer = await withRetry(deps, hint, () =>
     send(
       deps,
       url,

@@ -9,7 +9,7 @@ import {
   setSecret,
   warning,
 } from '@actions/core';
-import { DEFAULT_RETRY, realSleep } from '../../src/client/retry.js';
+import { DEFAULT_RETRY } from '../../src/client/retry.js';
 import type { StepDeps } from './runner.js';
 
 /**
@@ -32,7 +32,7 @@ export function nodeDeps(): StepDeps {
     },
     env: process.env,
     fetch: globalThis.fetch,
-    retry: { ...DEFAULT_RETRY, sleep: realSleep, random: Math.random },
+    retry: DEFAULT_RETRY,
     now: () => Date.now(),
   };
 }

@@ -1,11 +1,10 @@
 import { discover, exchange } from '../../src/client/broker.js';
 import { refusalHint } from '../../src/client/claims.js';
 import { isClientError } from '../../src/client/errors.js';
-import type { HttpDeps } from '../../src/client/http.js';
-import { isoSeconds, retryNotice } from '../../src/client/retry.js';
+import { isoSeconds } from '../../src/client/retry.js';
 import { idTokenRequest, requestIdToken } from './id-token.js';
 import { readInputs } from './inputs.js';
-import { errorMessage, STATE, USER_AGENT, type StepDeps } from './runner.js';
+import { errorMessage, STATE, stepHttp, type StepDeps } from './runner.js';
 
 /**
  * The main step: inputs, the job's OIDC token, discovery, exchange; then the
@@ -19,14 +18,7 @@ export async function runMain(deps: StepDeps): Promise<void> {
     // Everything that can be checked offline is, before the first request.
     const inputs = readInputs((name) => core.getInput(name));
     const runtime = idTokenRequest(deps.env);
-    const http: HttpDeps = {
-      fetch: deps.fetch,
-      userAgent: USER_AGENT,
-      retry: {
-        ...deps.retry,
-        onRetry: (info) => core.info(retryNotice(info)),
-      },
-    };
+    const http = stepHttp(deps);
     const meta = await discover(inputs.brokerUrl, http);
     const result = await exchange(
       {

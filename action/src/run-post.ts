@@ -1,5 +1,5 @@
 import { revoke } from '../../src/client/broker.js';
-import { errorMessage, STATE, USER_AGENT, type StepDeps } from './runner.js';
+import { errorMessage, STATE, stepHttp, type StepDeps } from './runner.js';
 
 /**
  * The post step: revokes the token at the end of the job, so it dies with
@@ -15,11 +15,7 @@ export async function runPost(deps: StepDeps): Promise<void> {
   // A new process: the runner masks saved secrets, but say it again to be sure.
   core.setSecret(token);
   try {
-    await revoke(endpoint, token, {
-      fetch: deps.fetch,
-      userAgent: USER_AGENT,
-      retry: deps.retry,
-    });
+    await revoke(endpoint, token, stepHttp(deps));
     core.info('tokenbroker: token revoked');
   } catch (e) {
     core.warning(

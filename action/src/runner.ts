@@ -1,4 +1,4 @@
-import type { RetryOptions } from '../../src/client/retry.js';
+import { announcingHttp, type ClientDeps, type HttpDeps } from '../../src/client/http.js';
 
 /**
  * What the steps use of the Actions runner: the part of `@actions/core` they
@@ -17,12 +17,9 @@ export interface Runner {
   setFailed(message: string): void;
 }
 
-export interface StepDeps {
+export interface StepDeps extends ClientDeps {
   core: Runner;
   env: Record<string, string | undefined>;
-  fetch: typeof fetch;
-  retry: Omit<RetryOptions, 'onRetry'>;
-  now: () => number;
 }
 
 /** Keys in GITHUB_STATE, from the main step to the post step. */
@@ -31,7 +28,9 @@ export const STATE = {
   revocationEndpoint: 'revocation_endpoint',
 } as const;
 
-export const USER_AGENT = 'tokenbroker-action';
+/** The steps' HTTP: each retry is announced in the step's log. */
+export const stepHttp = (deps: StepDeps): HttpDeps =>
+  announcingHttp(deps, 'tokenbroker-action', (line) => deps.core.info(line));
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

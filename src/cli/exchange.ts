@@ -1,14 +1,8 @@
 import { discover, exchange } from '../client/broker.js';
 import { refusalHint } from '../client/claims.js';
 import { ClientError } from '../client/errors.js';
-import type { HttpDeps } from '../client/http.js';
-import {
-  DEFAULT_RETRY,
-  isoSeconds,
-  realSleep,
-  retryNotice,
-  type RetryOptions,
-} from '../client/retry.js';
+import { announcingHttp, type ClientDeps } from '../client/http.js';
+import { DEFAULT_RETRY, isoSeconds } from '../client/retry.js';
 import { parseBrokerUrl, parseScopeSetting, parseTtlSetting } from '../client/validate.js';
 import { CliError, type CliIO } from './io.js';
 
@@ -19,16 +13,9 @@ export interface ExchangeOptions {
   ttl?: string;
 }
 
-/** Network and time, injected so tests control retries. */
-export interface ExchangeDeps {
-  fetch: typeof fetch;
-  retry: Omit<RetryOptions, 'onRetry'>;
-  now: () => number;
-}
-
-const realDeps = (): ExchangeDeps => ({
+const realDeps = (): ClientDeps => ({
   fetch: globalThis.fetch.bind(globalThis),
-  retry: { ...DEFAULT_RETRY, sleep: realSleep, random: Math.random },
+  retry: DEFAULT_RETRY,
   now: () => Date.now(),
 });
 
@@ -41,7 +28,7 @@ const realDeps = (): ExchangeDeps => ({
 export async function exchangeCommand(
   opts: ExchangeOptions,
   io: CliIO,
-  deps: ExchangeDeps = realDeps(),
+  deps: ClientDeps = realDeps(),
 ): Promise<void> {
   const oidcToken = io.env[opts.oidcTokenEnv]?.trim();
   try {
@@ -54,14 +41,9 @@ export async function exchangeCommand(
         `environment variable ${opts.oidcTokenEnv} is empty or not set: in GitLab CI, declare it under the job's id_tokens with aud: ${brokerUrl}`,
       );
     }
-    const http: HttpDeps = {
-      fetch: deps.fetch,
-      userAgent: 'tokenbroker-cli',
-      retry: {
-        ...deps.retry,
-        onRetry: (info) => io.stderr(`tokenbroker: ${retryNotice(info)}\n`),
-      },
-    };
+    const http = announcingHttp(deps, 'tokenbroker-cli', (line) =>
+      io.stderr(`tokenbroker: ${line}\n`),
+    );
     const meta = await discover(brokerUrl, http);
     const result = await exchange(
       {

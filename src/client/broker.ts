@@ -1,3 +1,4 @@
+import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE } from '../exchange/request.js';
 import { ClientError } from './errors.js';
 import { jsonObject, send, withRetry, type HttpAnswer, type HttpDeps } from './http.js';
 import { urlProblem } from './validate.js';
@@ -6,9 +7,6 @@ import { urlProblem } from './validate.js';
  * The broker's public contract as a client sees it: RFC 8414 discovery,
  * RFC 8693 token exchange of a CI token, RFC 7009 revocation.
  */
-
-export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-export const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
 
 export interface BrokerMetadata {
   tokenEndpoint: string;
@@ -81,7 +79,7 @@ export async function exchange(req: ExchangeRequest, deps: HttpDeps): Promise<Ex
     const form: Record<string, string> = {
       grant_type: GRANT_TOKEN_EXCHANGE,
       subject_token: await req.subjectToken(attempt),
-      subject_token_type: TOKEN_TYPE_ID_TOKEN,
+      subject_token_type: TOKEN_TYPE.idToken,
     };
     if (req.scope) form.scope = req.scope;
     if (req.ttl) form.ttl = req.ttl;

@@ -1,14 +1,33 @@
 import { ClientError } from './errors.js';
 import { FetchProblem, readCapped } from '../oidc/fetch-json.js';
-import { retry, TransientError, type RetryOptions } from './retry.js';
+import { retry, retryNotice, TransientError, type RetryOptions } from './retry.js';
 
 /** What every network call of the client gets injected. */
 export interface HttpDeps {
   fetch: typeof fetch;
   retry: RetryOptions;
-  /** Per attempt; a broker that hangs must not hold the CI job until its timeout. */
-  timeoutMs?: number;
   userAgent: string;
+}
+
+/** What the action's steps and `tokenbroker exchange` get injected: network, retry policy, time. */
+export interface ClientDeps {
+  fetch: typeof fetch;
+  retry: Omit<RetryOptions, 'onRetry'>;
+  /** Milliseconds since the epoch. */
+  now: () => number;
+}
+
+/** HttpDeps that tell the user, through `say`, why they are waiting before each retry. */
+export function announcingHttp(
+  deps: ClientDeps,
+  userAgent: string,
+  say: (line: string) => void,
+): HttpDeps {
+  return {
+    fetch: deps.fetch,
+    userAgent,
+    retry: { ...deps.retry, onRetry: (info) => say(retryNotice(info)) },
+  };
 }
 
 /** An answer below 500 (5xx and network failures are retried instead). */
@@ -18,7 +37,8 @@ export interface HttpAnswer {
   text: string;
 }
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+/** Per attempt; a broker that hangs must not hold the CI job until its timeout. */
+const TIMEOUT_MS = 30_000;
 /** Token endpoint answers are a few KiB; anything far larger is not the broker. */
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -33,7 +53,6 @@ export async function send(
   init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
   what: string,
 ): Promise<HttpAnswer> {
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let res: Response;
   let text: string;
   try {
@@ -41,7 +60,7 @@ export async function send(
       ...init,
       headers: { 'User-Agent': deps.userAgent, ...init.headers },
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     text = await readCapped(res, MAX_BODY_BYTES, 'it');
   } catch (e) {
@@ -51,7 +70,7 @@ export async function send(
         `${what}: ${e.message}; check that the URL is the broker's, not a proxy's error page`,
       );
     }
-    throw new TransientError(`${what} failed: ${networkReason(e, timeoutMs)}`);
+    throw new TransientError(`${what} failed: ${networkReason(e)}`);
   }
   if (res.status >= 500) {
     const retryAfter = Number(res.headers.get('retry-after') ?? 'x');
@@ -106,9 +125,9 @@ export function jsonObject(answer: HttpAnswer, what: string): Record<string, unk
   );
 }
 
-function networkReason(e: unknown, timeoutMs: number): string {
+function networkReason(e: unknown): string {
   if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
-    return `no answer within ${Math.round(timeoutMs / 1000)}s`;
+    return `no answer within ${TIMEOUT_MS / 1000}s`;
   }
   // Node's fetch says only "fetch failed"; the cause has ECONNREFUSED, ENOTFOUND...
   const cause = (e as { cause?: { code?: string; message?: string } })?.cause;

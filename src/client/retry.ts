@@ -14,26 +14,32 @@ export interface RetryOptions {
   /** In [0, 1); Math.random in production. */
   random: () => number;
   /** Told before each wait, so the user sees why the step is slow. */
-  onRetry?: (info: { attempt: number; attempts: number; delayMs: number; reason: string }) => void;
+  onRetry?: (info: RetryInfo) => void;
 }
 
-export const DEFAULT_RETRY = { attempts: 4, baseDelayMs: 1000, maxDelayMs: 10_000 } as const;
-
-/** The line the action and the CLI print before waiting to retry. */
-export function retryNotice(info: {
+export interface RetryInfo {
   attempt: number;
   attempts: number;
   delayMs: number;
   reason: string;
-}): string {
+}
+
+/** The retries of the real action and CLI: 4 tries, waits from 1s doubling to 10s, real timers. */
+export const DEFAULT_RETRY: Omit<RetryOptions, 'onRetry'> = {
+  attempts: 4,
+  baseDelayMs: 1000,
+  maxDelayMs: 10_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+/** The line the action and the CLI print before waiting to retry. */
+export function retryNotice(info: RetryInfo): string {
   return `${info.reason}; try ${info.attempt + 1} of ${info.attempts} in ${(info.delayMs / 1000).toFixed(1)}s`;
 }
 
 /** 2026-01-01T00:15:00Z: an expiry as the action's output and the CLI show it. */
 export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-export const realSleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Thrown by the retried function for a failure worth another try. */
 export class TransientError extends Error {

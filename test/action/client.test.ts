@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { requestIdToken } from '../../action/src/id-token.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { discover, exchange, revoke } from '../../src/client/broker.js';
 import { ClientError } from '../../src/client/errors.js';
@@ -29,6 +30,12 @@ beforeAll(async () => {
     return c.json(next.body ?? {}, next.status as 200, next.headers);
   });
   app.post('/revoke', (c) => c.body(null, 200));
+  app.post('/revoke-refused', (c) =>
+    c.json(
+      { error: 'unsupported_token_type', error_description: 'not a token of this broker' },
+      400,
+    ),
+  );
   app.get('/huge/.well-known/oauth-authorization-server', (c) => c.text('x'.repeat(300 * 1024)));
   app.post('/moved', (c) => c.redirect('https://elsewhere.test/token', 307));
   server = await listen(app.fetch);
@@ -197,6 +204,15 @@ describe('discover and revoke', () => {
     await revoke(`${server.url}/revoke`, 'AT', deps);
   });
 
+  it("reports a refused revocation with the broker's error, without retrying", async () => {
+    const e = await failure(revoke(`${server.url}/revoke-refused`, 'AT', deps));
+    expect(e.code).toBe('refused');
+    expect(e.message).toBe(
+      'the broker refused the revocation (HTTP 400 unsupported_token_type): not a token of this broker',
+    );
+    expect(sleeps).toEqual([]);
+  });
+
   it('says to check broker-url when there is no metadata', async () => {
     const e = await failure(discover(`${server.url}/not-a-broker`, deps));
     expect(e.message).toBe(
@@ -221,5 +237,20 @@ describe('answers that are not the broker', () => {
       /: it answered 307200 bytes, more than the 262144 allowed; check that the URL is the broker's, not a proxy's error page$/,
     );
     expect(sleeps).toEqual([]);
+  });
+});
+
+describe('the Actions runtime id-token request', () => {
+  it('says to run the job again when the runtime stays unreachable', async () => {
+    const closed = await listen(() => new Response(''));
+    await closed.close();
+    const e = await failure(
+      requestIdToken({ url: `${closed.url}/idtoken?api-version=2.0`, bearer: 'b' }, 'aud', deps),
+    );
+    expect(e.code).toBe('unavailable');
+    expect(e.message).toMatch(
+      /^the Actions runtime OIDC token request failed: ECONNREFUSED \(tried 4 times\): the runner could not reach the Actions service: run the job again/,
+    );
+    expect(sleeps).toHaveLength(3);
   });
 });

@@ -115,6 +115,10 @@ describe('the action, end to end', () => {
     stack.faults['/revoke'] = [503, 503, 503, 503];
     const p = await runStep('post', { inputs: { 'broker-url': stack.brokerUrl }, state: m.state });
     expect(p.code).toBe(0);
+    // Each wait is announced, as in the main step, so a slow post step says why.
+    expect(p.stdout).toContain(
+      `POST ${stack.brokerUrl}/revoke answered HTTP 503; try 2 of 4 in 0.0s`,
+    );
     expect(commands(p.stdout, 'warning')).toEqual([
       `tokenbroker could not revoke the token, so it stays valid until it expires: POST ${stack.brokerUrl}/revoke answered HTTP 503 (tried 4 times): check that the broker is up`,
     ]);
