@@ -127,7 +127,10 @@ export function personRoutes(ctx: SsoContext): Hono {
       const jti = c.req.param('jti') ?? '';
       const row = await deps.store.getToken(jti);
       if (!row || row.subject !== session.subject) {
-        throw new BrokerError('not_found', 'you have no such token: it may have expired already');
+        throw new BrokerError(
+          'not_found',
+          'you have no such token: it may have expired or been revoked already; reload your page to see your active tokens',
+        );
       }
       const now = nowSeconds(deps.clock);
       await deps.store.revokeToken(jti, now, {

@@ -18,6 +18,24 @@ export function samlRoutes(ctx: SsoContext): Hono {
   const app = new Hono();
   const audit = (c: Context, event: Parameters<typeof deps.store.appendAudit>[0]) =>
     deps.store.appendAudit({ source: 'web', ...requestInfo(c, deps), ...event });
+  /** Audits a refused SAML message (a 4xx: the sender's fault), then lets it reach the error page. */
+  async function auditRefusal(
+    c: Context,
+    event: 'login.failed' | 'logout.failed',
+    time: number,
+    e: unknown,
+  ): Promise<never> {
+    if (isBrokerError(e) && e.status < 500) {
+      await audit(c, {
+        time,
+        event,
+        outcome: 'denied',
+        reason: `${e.code}: ${e.message}`,
+        detail: e.detail ?? null,
+      });
+    }
+    throw e;
+  }
 
   app.get('/saml/metadata', (c) => {
     c.header('Content-Type', 'application/samlmetadata+xml; charset=utf-8');
@@ -52,16 +70,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
         });
         identity = mapIdentity(assertion, ctx.saml);
       } catch (e) {
-        if (isBrokerError(e) && e.status < 500) {
-          await audit(c, {
-            time: now,
-            event: 'login.failed',
-            outcome: 'denied',
-            reason: `${e.code}: ${e.message}`,
-            detail: e.detail ?? null,
-          });
-        }
-        throw e;
+        return auditRefusal(c, 'login.failed', now, e);
       }
       const subject = personSubject(identity.email);
       const roles = matchRoles(ctx.sso.roles, identity.claims);
@@ -156,16 +165,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
     try {
       request = await sp.logoutRequest(input);
     } catch (e) {
-      if (isBrokerError(e) && e.status < 500) {
-        await audit(c, {
-          time: now,
-          event: 'logout.failed',
-          outcome: 'denied',
-          reason: `${e.code}: ${e.message}`,
-          detail: e.detail ?? null,
-        });
-      }
-      throw e;
+      return auditRefusal(c, 'logout.failed', now, e);
     }
     const { subjects, ended } = await endSessionsNamed(c, request);
     await audit(c, {
@@ -192,13 +192,14 @@ export function samlRoutes(ctx: SsoContext): Hono {
     request: LogoutRequest,
   ): Promise<{ subjects: string[]; ended: number }> {
     const subjects = new Set<string>();
+    let ended = 0;
     const own = await sessions.read(c);
     if (own && own.data.idp.nameId === request.nameId) {
       subjects.add(own.subject);
       await sessions.end(c);
+      ended = 1; // already deleted, so not counted again below
     }
     if (EMAIL.test(request.nameId)) subjects.add(personSubject(request.nameId.toLowerCase()));
-    let ended = own && subjects.has(own.subject) ? 1 : 0;
     for (const subject of subjects) ended += await deps.store.deleteSubjectSessions(subject);
     return { subjects: [...subjects], ended };
   }

@@ -39,6 +39,7 @@ export function ssoRoutes(deps: AppDeps): Hono {
     for (const path of ['/', '/saml/*', '/tokens', '/tokens/*']) app.all(path, off);
     return app;
   }
+  const secure = deps.config.issuer.startsWith('https:');
   const ctx: SsoContext = {
     deps,
     sso,
@@ -56,12 +57,9 @@ export function ssoRoutes(deps: AppDeps): Hono {
       clock: deps.clock,
       ttl: sso.sessionTtl,
       idleTimeout: sso.sessionIdleTimeout,
-      secure: deps.config.issuer.startsWith('https:'),
+      secure,
     }),
-    binding: new LoginBinding({
-      clock: deps.clock,
-      secure: deps.config.issuer.startsWith('https:'),
-    }),
+    binding: new LoginBinding({ clock: deps.clock, secure }),
   };
   app.route('/', samlRoutes(ctx));
   app.route('/', personRoutes(ctx));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/compile.js';
 import { ConfigError } from '../config/load.js';
-import { MetadataError, parseIdpMetadata } from '../saml/metadata.js';
+import { MetadataError, idpFromMetadataFile } from '../saml/metadata.js';
 
 /**
  * Reads sso.saml.idp.metadata_file (relative to the config file's folder)
@@ -30,13 +30,15 @@ export function readSamlMetadataFile(config: Config, configPath: string, baseDir
 
 /**
  * Parses the metadata read from metadata_file, so that `config check` and
- * start-up report a broken file with its path instead of the first login.
+ * start-up report a broken file with its path instead of the first login
+ * (which then reuses this parse).
  */
 export async function checkSamlMetadataFile(config: Config, configPath: string): Promise<void> {
   const idp = config.sso?.saml?.idp;
-  if (idp?.metadataXml === undefined) return;
+  const settings = idp && idpFromMetadataFile(idp);
+  if (!settings) return;
   try {
-    await parseIdpMetadata(idp.metadataXml);
+    await settings;
   } catch (e) {
     if (!(e instanceof MetadataError)) throw e;
     throw new ConfigError(configPath, [

@@ -3,7 +3,12 @@ import type { Saml } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fetchCapped } from '../oidc/fetch-json.js';
-import { idpFromConfig, parseIdpMetadata, type IdpSettings } from './metadata.js';
+import {
+  idpFromConfig,
+  idpFromMetadataFile,
+  parseIdpMetadata,
+  type IdpSettings,
+} from './metadata.js';
 
 /** Metadata from a URL is re-read this often, so a certificate rotation reaches us. */
 const REFRESH_MS = 60 * 60 * 1000;
@@ -58,13 +63,14 @@ export class IdpSource {
       return this.current;
     }
     if (idp.metadataFile) {
-      if (idp.metadataXml === undefined) {
+      const fromFile = idpFromMetadataFile(idp);
+      if (!fromFile) {
         throw new BrokerError(
           'unavailable',
           'sso.saml.idp.metadata_file is read by the Node entry point only: on Workers use metadata_url, or entity_id + entry_point + certs',
         );
       }
-      this.current = await parseIdpMetadata(idp.metadataXml);
+      this.current = await fromFile;
       return this.current;
     }
     this.current = idpFromConfig(this.saml);

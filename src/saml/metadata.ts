@@ -61,6 +61,23 @@ export async function parseIdpMetadata(xml: string): Promise<IdpSettings> {
   return { entityId, ssoUrl, certs, sloUrl: location('SingleLogoutService') };
 }
 
+/**
+ * The IdP from metadata_file, or undefined when its text was not read (only
+ * the Node loader reads files). Parsed once per loaded config: the start-up
+ * check and the first login share the result.
+ */
+const fromFile = new WeakMap<Saml['idp'], Promise<IdpSettings>>();
+
+export function idpFromMetadataFile(idp: Saml['idp']): Promise<IdpSettings> | undefined {
+  if (idp.metadataXml === undefined) return undefined;
+  let settings = fromFile.get(idp);
+  if (!settings) {
+    settings = parseIdpMetadata(idp.metadataXml);
+    fromFile.set(idp, settings);
+  }
+  return settings;
+}
+
 /** The IdP as typed into the config (entity_id + entry_point + certs). */
 export function idpFromConfig(saml: Saml): IdpSettings {
   return {

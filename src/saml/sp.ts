@@ -210,13 +210,9 @@ export class ServiceProvider {
   private async instanceWithSettings(): Promise<{ settings: IdpSettings; saml: SAML }> {
     const settings = await this.idp.get();
     if (this.cached?.settings !== settings) {
-      this.cached = { settings, saml: this.build(settings) };
+      this.cached = { settings, saml: new SAML(this.options(settings)) };
     }
     return this.cached;
-  }
-
-  private build(idp: IdpSettings): SAML {
-    return new SAML(this.options(idp));
   }
 
   private options(idp: IdpSettings): SamlConfig {

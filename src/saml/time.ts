@@ -1,6 +1,6 @@
 import { formatDuration } from '../config/duration.js';
 import { BrokerError } from '../errors.js';
-import type { SamlKind } from './checks.js';
+import { refuse, type SamlKind } from './checks.js';
 
 /**
  * The time checks of an assertion, on the broker's injected clock (node-saml
@@ -34,10 +34,10 @@ export function parseInstant(value: string, what: string, kind: SamlKind): numbe
     ? Date.parse(value)
     : NaN;
   if (Number.isNaN(ms)) {
-    throw new BrokerError(
-      'saml_invalid',
+    throw refuse(
       `the ${what} of ${kind.signed} is not a valid time (xs:dateTime in UTC): ask the IdP admin to check the IdP's SAML settings`,
-      { detail: { ...kind.detail, check: what, value: value.slice(0, 64) } },
+      { check: what, value: value.slice(0, 64) },
+      kind,
     );
   }
   return ms;

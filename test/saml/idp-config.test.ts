@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { parseConfig, type ConfigError } from '../../src/config/load.js';
 import { loadConfigFile } from '../../src/node/config-file.js';
-import { hubSecretSha256, tempDir, testConfigObject } from '../helpers/broker.js';
+import { checkSamlMetadataFile } from '../../src/node/saml-metadata.js';
+import { idpFromMetadataFile } from '../../src/saml/metadata.js';
+import { hubSecretSha256, startBroker, tempDir, testConfigObject } from '../helpers/broker.js';
 import { startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
 import { IDP_ENTITY_ID, IDP_SSO_URL, TestIdp } from '../helpers/saml-idp.js';
 import { selfSignedCert } from '../helpers/x509.js';
@@ -153,6 +155,33 @@ describe('where the IdP settings come from', () => {
       expect(() => loadConfigFile(path, { HUB_SECRET_SHA256: 'a'.repeat(64) })).toThrow(
         /metadata_file.*file not found/s,
       );
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('logs in with the IdP from metadata_file, parsed once for the start-up check and the login', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const idp = new TestIdp(() => Date.now());
+      writeFileSync(join(dir, 'idp.xml'), idp.metadataXml());
+      const path = join(dir, 'tokenbroker.yaml');
+      writeFileSync(
+        path,
+        stringify(testConfigObject({ sso: { saml: { idp: { metadata_file: './idp.xml' } } } })),
+      );
+      const { config } = loadConfigFile(path, { HUB_SECRET_SHA256: await hubSecretSha256() });
+      await checkSamlMetadataFile(config, path);
+      const parsed = idpFromMetadataFile(config.sso!.saml!.idp);
+      const broker = await startBroker({ config });
+      try {
+        const res = await broker.app.request('/saml/login');
+        expect(res.status).toBe(302);
+        expect(res.headers.get('location')).toContain(`${IDP_SSO_URL}?SAMLRequest=`);
+        expect(idpFromMetadataFile(config.sso!.saml!.idp)).toBe(parsed);
+      } finally {
+        await broker.cleanup();
+      }
     } finally {
       cleanup();
     }

@@ -86,6 +86,18 @@ describe('SAML single logout from the IdP', () => {
     expect(row!.detail).toMatchObject({ sessions: 2 });
   });
 
+  it("counts this browser's session once when the NameID differs from the session's only in case", async () => {
+    const laptop = await t.login({ nameId: 'Alice@Example.com' });
+    const res = await redirectSlo(
+      logout.redirectQuery(opts({ nameId: 'alice@example.com' })),
+      laptop,
+    );
+    expect(res.status).toBe(302);
+    expect(t.sessionCount()).toBe(0);
+    const [row] = await t.broker.store.queryAudit({ event: 'logout.idp' });
+    expect(row!.detail).toMatchObject({ sessions: 1 });
+  });
+
   it('ends the sessions for a signed HTTP-POST LogoutRequest too (no session cookie needed)', async () => {
     const alice = await t.login();
     const res = await postSlo(logout.postXml(opts()));
