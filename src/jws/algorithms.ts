@@ -32,8 +32,6 @@ export const JWS_ALGORITHMS: Readonly<Record<string, JwsAlgorithm>> = {
   Ed25519: { kty: 'OKP', crv: 'Ed25519', hash: null, signatureBytes: 64 },
 };
 
-export const ASYMMETRIC_ALGORITHMS = Object.keys(JWS_ALGORITHMS);
-
 /** The table's entry for `alg`; never an inherited property such as `constructor`. */
 export function jwsAlgorithm(alg: string): JwsAlgorithm | undefined {
   return Object.hasOwn(JWS_ALGORITHMS, alg) ? JWS_ALGORITHMS[alg] : undefined;

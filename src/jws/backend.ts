@@ -1,7 +1,7 @@
 import { SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { SigningKey } from '../tokens/keys.js';
 import { sha256Hex } from '../tokens/crypto.js';
-import { jwsAlgorithm } from './algorithms.js';
+import { JWS_ALGORITHMS } from './algorithms.js';
 
 export interface SignedToken {
   token: string;
@@ -34,20 +34,32 @@ export interface CryptoBackend {
   ): Promise<boolean>;
 }
 
+/**
+ * Each algorithm as WebCrypto names it, built once. One object serves importKey
+ * and verify alike: each reads only its own members (`hash` and `namedCurve`
+ * for the import, `saltLength` and the ECDSA `hash` for the check).
+ */
+const WEBCRYPTO_ALGORITHMS = new Map(
+  Object.entries(JWS_ALGORITHMS).map(([alg, spec]) => {
+    const params =
+      spec.kty === 'RSA'
+        ? spec.pssSalt
+          ? { name: 'RSA-PSS', hash: spec.hash!, saltLength: spec.pssSalt }
+          : { name: 'RSASSA-PKCS1-v1_5', hash: spec.hash! }
+        : spec.kty === 'EC'
+          ? { name: 'ECDSA', namedCurve: spec.crv!, hash: spec.hash! }
+          : { name: 'Ed25519' };
+    return [alg, params];
+  }),
+);
+
 const importedKeys = new WeakMap<JWK, Map<string, Promise<CryptoKey>>>();
 
-function webCryptoKey(jwk: JWK, alg: string): Promise<CryptoKey> {
+function webCryptoKey(jwk: JWK, alg: string, params: Algorithm): Promise<CryptoKey> {
   let byAlg = importedKeys.get(jwk);
   if (!byAlg) importedKeys.set(jwk, (byAlg = new Map()));
   let key = byAlg.get(alg);
   if (!key) {
-    const spec = jwsAlgorithm(alg)!;
-    const params =
-      spec.kty === 'RSA'
-        ? { name: spec.pssSalt ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', hash: spec.hash! }
-        : spec.kty === 'EC'
-          ? { name: 'ECDSA', namedCurve: spec.crv! }
-          : { name: 'Ed25519' };
     // Only the public members: WebCrypto refuses a JWK whose alg or ext disagree.
     const { kty, n, e, crv, x, y } = jwk;
     key = crypto.subtle.importKey('jwk', { kty, n, e, crv, x, y }, params, false, ['verify']);
@@ -64,17 +76,15 @@ export const webCryptoBackend: CryptoBackend = {
   },
 
   async verify(alg, jwk, data, signature) {
-    const spec = jwsAlgorithm(alg)!;
-    const params =
-      spec.kty === 'RSA'
-        ? spec.pssSalt
-          ? { name: 'RSA-PSS', saltLength: spec.pssSalt }
-          : { name: 'RSASSA-PKCS1-v1_5' }
-        : spec.kty === 'EC'
-          ? { name: 'ECDSA', hash: spec.hash! }
-          : { name: 'Ed25519' };
+    const params = WEBCRYPTO_ALGORITHMS.get(alg);
+    if (!params) return false;
     try {
-      return await crypto.subtle.verify(params, await webCryptoKey(jwk, alg), signature, data);
+      return await crypto.subtle.verify(
+        params,
+        await webCryptoKey(jwk, alg, params),
+        signature,
+        data,
+      );
     } catch {
       return false; // a malformed key or signature is simply not a valid signature
     }

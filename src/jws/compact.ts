@@ -14,7 +14,8 @@ export interface ParsedJws {
 export class JwsFormatError extends Error {}
 
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+export const BASE64URL_ALPHABET =
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
@@ -43,7 +44,7 @@ export function parseCompactJws(token: string): ParsedJws {
 export function base64urlDecode(text: string): Uint8Array<ArrayBuffer> {
   const rest = text.length % 4;
   if (!SEGMENT.test(text) || rest === 1) throw new JwsFormatError('not base64url');
-  if (rest !== 0 && ALPHABET.indexOf(text.at(-1)!) & (rest === 2 ? 0b1111 : 0b11))
+  if (rest !== 0 && BASE64URL_ALPHABET.indexOf(text.at(-1)!) & (rest === 2 ? 0b1111 : 0b11))
     throw new JwsFormatError('not canonical base64url');
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   const bytes = new Uint8Array(binary.length);

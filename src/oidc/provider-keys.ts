@@ -24,8 +24,6 @@ const RETRY_AFTER_FAILURE_SECONDS = 60;
  * never replaces the last good set.
  */
 export class ProviderKeys {
-  /** JWKS documents fetched so far (for tests and the benchmark). */
-  fetches = 0;
   private set: JWK[] | undefined;
   private freshUntil = 0;
   private lastFetch = -Infinity;
@@ -89,7 +87,6 @@ export class ProviderKeys {
     try {
       const uri = await this.resolveJwksUri();
       this.lastFetch = now;
-      this.fetches++;
       const { body, maxAge } = await fetchJson(this.deps.fetch, uri, { maxBytes: MAX_JWKS_BYTES });
       const jwks = body as { keys?: unknown };
       const keys = Array.isArray(jwks?.keys)

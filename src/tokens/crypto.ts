@@ -1,5 +1,7 @@
 /** Small WebCrypto helpers shared by the core; WebCrypto runs on Node and Workers alike. */
 
+import { BASE64URL_ALPHABET as B64URL } from '../jws/compact.js';
+
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -27,8 +29,6 @@ function randomBytes(n: number): Uint8Array {
   return pool.subarray(used - n, used);
 }
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
 /** `bytes` random bytes as unpadded base64url. */
 export function randomId(bytes = 16): string {
   const b = randomBytes(bytes);
@@ -38,13 +38,10 @@ export function randomId(bytes = 16): string {
     const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
     s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
   }
-  const rest = b.length - i;
-  if (rest === 1) {
-    const n = b[i]! << 16;
-    s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]!;
-  } else if (rest === 2) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8);
-    s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
+  const rest = b.length - i; // 1 or 2 bytes left: 2 or 3 characters, unused bits zero
+  if (rest > 0) {
+    const n = (b[i]! << 16) | ((rest === 2 ? b[i + 1]! : 0) << 8);
+    s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + (rest === 2 ? B64URL[(n >> 6) & 63]! : '');
   }
   return s;
 }
