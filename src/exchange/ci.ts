@@ -39,7 +39,8 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
   }));
   ctx.auditFields.policy = matched.map((r) => r.policy).join(','); // for a scope refusal's audit row
   const decision = decideScopes(grants, req);
-  ctx.auditFields.policy = decision.sources.join(',');
+  const policy = decision.sources.join(',');
+  ctx.auditFields.policy = policy;
   const ttl = decideTtl(req.ttlSeconds, ctx.config.tokens, decision.maxTtl);
 
   const ci = Object.fromEntries(
@@ -72,11 +73,6 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
                 'this CI token was already exchanged: each CI token is accepted once, so request a fresh one in the job',
               ),
           },
-    audit: {
-      ...ctx.request,
-      source: 'ci',
-      policy: decision.sources.join(','),
-      detail: { ci: identity },
-    },
+    audit: { ...ctx.request, source: 'ci', policy, detail: ctx.auditFields.detail },
   });
 }

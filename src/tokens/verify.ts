@@ -59,7 +59,7 @@ export async function verifyOwnToken(
   if (!row)
     throw new BrokerError(
       'token_invalid',
-      'token is not known to this broker (or has been pruned)',
+      'token is not known to this broker (or has been pruned): get a new one',
     );
   if (row.revokedAt !== null) {
     throw new BrokerError('token_revoked', 'token has been revoked: get a new one');
@@ -85,7 +85,7 @@ export function describeJoseError(e: unknown, clock: Clock): BrokerError {
   if (e instanceof errors.JOSEAlgNotAllowed) {
     return new BrokerError(
       'token_invalid',
-      'token is signed with an algorithm this broker does not accept',
+      'token is signed with an algorithm this broker does not accept: send the access_token this broker issued, unchanged',
     );
   }
   if (e instanceof errors.JWSSignatureVerificationFailed) {
