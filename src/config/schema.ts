@@ -263,8 +263,8 @@ export const rawConfigSchema = z
     sso: z
       .strictObject({
         saml: saml.optional(),
-        session_ttl: duration.default(8 * 3600),
-        session_idle_timeout: duration.default(3600),
+        session_ttl: lifetime.default(8 * 3600),
+        session_idle_timeout: lifetime.default(3600),
         roles: z.array(role).default([]),
       })
       .optional(),

@@ -352,6 +352,16 @@ describe('config loading', () => {
     });
   });
 
+  it.each(['session_ttl', 'session_idle_timeout'])(
+    'refuses a zero sso.%s, which would end every session at once',
+    (key) => {
+      expect(issues({ ...base(), sso: { [key]: '0s' } })).toContainEqual({
+        path: `sso.${key}`,
+        message: 'expected a lifetime of at least 1s',
+      });
+    },
+  );
+
   it('turns rate_limit: false into no limit', () => {
     expect(parseConfig(stringify({ ...base(), rate_limit: false })).rateLimit).toBe(false);
   });
