@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { EXCHANGE, form, mintFor, startBroker, testConfig } from '../helpers/broker.js';
 import { startCi, type CiSetup } from '../helpers/ci.js';
 
-let ci: CiSetup;
-afterEach(() => ci.close());
+let ci: CiSetup | undefined;
+afterEach(async () => {
+  await ci?.close();
+  ci = undefined;
+});
 
 async function expect429(res: Response, description: RegExp) {
   expect(res.status).toBe(429);
@@ -37,6 +41,31 @@ describe('rate limiting on /token', () => {
       (await ci.exchange(await ci.github.github({ sub: 'repo:acme/models:ref:refs/heads/main' })))
         .status,
     ).toBe(200);
+  });
+
+  it('limits narrowing per subject too', async () => {
+    const broker = await startBroker({
+      config: await testConfig({ rate_limit: { per_client: '100/1m', per_subject: '2/1m' } }),
+    });
+    try {
+      const parent = await mintFor(broker, ['read:models/acme/*']);
+      const narrow = () =>
+        broker.app.request(
+          '/token',
+          form({
+            grant_type: EXCHANGE.grant_type,
+            subject_token: parent.token,
+            subject_token_type: EXCHANGE.access,
+          }),
+        );
+      for (let i = 0; i < 2; i++) expect((await narrow()).status).toBe(200);
+      await expect429(
+        await narrow(),
+        /^too many requests from subject user:alice@example\.com \(limit 2 per 1m\)/,
+      );
+    } finally {
+      await broker.cleanup();
+    }
   });
 
   it('applies no limit when rate_limit is false', async () => {

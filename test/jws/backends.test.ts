@@ -137,7 +137,7 @@ describe('which published keys may verify an algorithm', () => {
     expect(keyFitsAlgorithm(ec, 'constructor')).toBe(false);
   });
 
-  it('measures RSA keys by their integers, and refuses odd exponents and private members', () => {
+  it('measures RSA keys by their integers, and refuses even, tiny or huge exponents and private members', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pub = rsa.publicKey.export({ format: 'jwk' });
     const b64 = (bytes: Buffer) => bytes.toString('base64url');

@@ -63,7 +63,7 @@ describe('scopes', () => {
     expect(() => parseScopeParam(many)).toThrow('51 scopes asked: at most 50 fit in one token');
   });
 
-  it('decides coverage of adversarial globs in linear time', () => {
+  it('decides coverage of adversarial globs without backtracking', () => {
     // Many ** in the outer pattern against a long inner one: exponential or
     // cubic matchers stall here; the table-driven one answers at once.
     const outer = `${'**a'.repeat(60)}c`;
