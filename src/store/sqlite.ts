@@ -195,9 +195,7 @@ export class SqliteStore implements Store {
     audit: AuditEvent,
     once?: OneTimeKey,
   ): Promise<IssueOutcome> {
-    // Callers hang a `replayed` callback on `once`: only its data can cross to the writer.
-    const key = once && { key: once.key, expiresAt: once.expiresAt };
-    return this.write('recordIssue', token, audit, key);
+    return this.write('recordIssue', token, audit, once);
   }
 
   async getToken(jti: string): Promise<IssuedToken | undefined> {

@@ -101,7 +101,8 @@ export class Minter {
         tokenSha256,
         jti,
       },
-      req.once,
+      // Only its data: the store may hand it to another thread.
+      req.once && { key: req.once.key, expiresAt: req.once.expiresAt },
     );
     if (recorded === 'replayed') throw req.once!.replayed();
     if (recorded === 'parent_revoked') {
