@@ -13,6 +13,7 @@ export interface Config {
   ci: { providers: Provider[]; policies: Policy[] };
   sso: Sso | undefined;
   rateLimit: RateLimit | false;
+  limits: Limits;
   scim: { tokenSha256: string } | undefined;
   audit: { retentionSeconds: number };
 }
@@ -141,8 +142,22 @@ function compileSaml(raw: RawSaml, issuer: string): Saml {
 }
 
 export interface RateLimit {
-  perClient: { limit: number; windowSeconds: number };
-  perSubject: { limit: number; windowSeconds: number };
+  perClient: Rate;
+  perSubject: Rate;
+  /** Failed client authentication at /introspect, per (address, client_id). */
+  failedAuth: Rate;
+}
+
+export interface Rate {
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface Limits {
+  /** A request, headers and body, must arrive within this many seconds. */
+  requestTimeoutSeconds: number;
+  /** A claim longer than this never matches a policy or role condition. */
+  maxClaimLength: number;
 }
 
 const conditions = (m: Record<string, MatcherSpec>): Condition[] =>
@@ -201,7 +216,12 @@ export function compileConfig(raw: RawConfig): Config {
         : {
             perClient: raw.rate_limit?.per_client ?? { limit: 300, windowSeconds: 60 },
             perSubject: raw.rate_limit?.per_subject ?? { limit: 60, windowSeconds: 60 },
+            failedAuth: raw.rate_limit?.failed_auth ?? { limit: 20, windowSeconds: 60 },
           },
+    limits: {
+      requestTimeoutSeconds: raw.limits.request_timeout,
+      maxClaimLength: raw.limits.max_claim_length,
+    },
     scim: raw.scim && { tokenSha256: raw.scim.token_sha256 },
     audit: { retentionSeconds: raw.audit.retention },
   };

@@ -271,15 +271,35 @@ export const rawConfigSchema = z
     rate_limit: z
       .union([
         z.literal(false, {
-          message: 'expected false or a mapping with per_client and per_subject',
+          message: 'expected false or a mapping with per_client, per_subject and failed_auth',
         }),
         z.strictObject({
           per_client: rate.default({ limit: 300, windowSeconds: 60 }),
           per_subject: rate.default({ limit: 60, windowSeconds: 60 }),
+          failed_auth: rate.default({ limit: 20, windowSeconds: 60 }),
         }),
       ])
       .optional(),
-    scim: z.strictObject({ token_sha256: sha256Hex }).optional(),
+    limits: z
+      .strictObject({
+        // A request (headers and body) must arrive within this, so slow clients cannot hold connections.
+        request_timeout: lifetime.default(30),
+        max_claim_length: z
+          .number({ message: 'expected a number of characters, e.g. 1024' })
+          .int()
+          .min(1)
+          .max(65536)
+          .default(1024),
+      })
+      .default({ request_timeout: 30, max_claim_length: 1024 }),
+    scim: z
+      .strictObject({
+        token_sha256: sha256Hex,
+        // Accepted now; read once SCIM provisioning lands.
+        require_provisioned: z.boolean().default(false),
+      })
+      .optional(),
+    metrics: z.strictObject({ token_sha256: sha256Hex.optional() }).optional(),
     audit: z
       .strictObject({ retention: duration.default(400 * 86400) })
       .default({ retention: 400 * 86400 }),

@@ -50,7 +50,9 @@ describe('config loading', () => {
     expect(c.rateLimit).toEqual({
       perClient: { limit: 300, windowSeconds: 60 },
       perSubject: { limit: 60, windowSeconds: 60 },
+      failedAuth: { limit: 20, windowSeconds: 60 },
     });
+    expect(c.limits).toEqual({ requestTimeoutSeconds: 30, maxClaimLength: 1024 });
     expect(c.audit.retentionSeconds).toBe(400 * 86400);
   });
 
