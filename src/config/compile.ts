@@ -2,6 +2,7 @@ import type { RawConfig } from './schema.js';
 import { providerKind } from './schema.js';
 import { compileCondition, type Condition, type MatcherSpec } from '../policy/match.js';
 import type { ProviderKind } from '../policy/pins.js';
+import { foldEmailCondition } from '../saml/email.js';
 
 /** The config as the app uses it: parsed once, durations in seconds, matchers compiled. */
 export interface Config {
@@ -205,7 +206,7 @@ export function compileConfig(raw: RawConfig): Config {
       sessionIdleTimeout: raw.sso.session_idle_timeout,
       roles: raw.sso.roles.map((r) => ({
         name: r.name,
-        conditions: conditions(r.when as Record<string, MatcherSpec>),
+        conditions: conditions(foldEmailCondition(r.when as Record<string, MatcherSpec>)),
         grant: r.grant,
         maxTtl: r.max_ttl,
       })),

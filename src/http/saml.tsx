@@ -1,7 +1,14 @@
 import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../clock.js';
 import { BrokerError, isBrokerError } from '../errors.js';
-import { EMAIL, mapIdentity, matchRoles, personSubject, type Identity } from '../saml/identity.js';
+import { checkEmail } from '../saml/email.js';
+import {
+  looksLikeEmail,
+  mapIdentity,
+  matchRoles,
+  personSubject,
+  type Identity,
+} from '../saml/identity.js';
 import type { LogoutRequest } from '../saml/logout.js';
 import { checkReturnTo, safeRelayState } from '../saml/return-to.js';
 import type { VerifiedAssertion } from '../saml/assertion.js';
@@ -199,7 +206,10 @@ export function samlRoutes(ctx: SsoContext): Hono {
       await sessions.end(c);
       ended = 1; // already deleted, so not counted again below
     }
-    if (EMAIL.test(request.nameId)) subjects.add(personSubject(request.nameId.toLowerCase()));
+    // Folded exactly as at login: a NameID a login would refuse (KELVIN SIGN
+    // for a `k`) names nobody, rather than the person it resembles.
+    const email = looksLikeEmail(request.nameId) ? checkEmail(request.nameId) : undefined;
+    if (email?.ok) subjects.add(personSubject(email.email));
     for (const subject of subjects) ended += await deps.store.deleteSubjectSessions(subject);
     return { subjects: [...subjects], ended };
   }

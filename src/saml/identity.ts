@@ -2,6 +2,7 @@ import type { Role, Saml } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import type { GrantSet } from '../policy/grants.js';
 import type { SamlAttribute, VerifiedAssertion } from './assertion.js';
+import { EMAIL, MAX_EMAIL_LENGTH, checkEmail, codePoint, type EmailCheck } from './email.js';
 
 /** Who logged in, as the session keeps it. */
 export interface Identity {
@@ -15,8 +16,8 @@ export interface Identity {
   claims: Record<string, string[]>;
 }
 
-/** An email address, as a NameID or an attribute carries it. */
-export const EMAIL = /^[^\s@<>"'\\]+@[^\s@<>"'\\]+\.[^\s@<>"'\\]+$/;
+/** Whether an opaque-looking value (a NameID of any format) is an email address. */
+export const looksLikeEmail = (s: string) => s.length <= MAX_EMAIL_LENGTH && EMAIL.test(s);
 export const EMAIL_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 // Caps keep a session row small even when an IdP sends every group there is.
 const MAX_VALUES = 500;
@@ -33,17 +34,19 @@ function lookup(attributes: SamlAttribute[], names: string[]): string[] {
 export function mapIdentity(a: VerifiedAssertion, saml: Saml): Identity {
   const fromAttribute = lookup(a.attributes, saml.attributes.email)[0];
   const fromNameId =
-    a.nameIdFormat === EMAIL_NAME_ID || EMAIL.test(a.nameId) ? a.nameId : undefined;
+    a.nameIdFormat === EMAIL_NAME_ID || looksLikeEmail(a.nameId) ? a.nameId : undefined;
   const raw = fromAttribute ?? fromNameId;
-  // Lower case: IdPs compare addresses case-insensitively, and `sub` must be stable.
-  const email = raw?.toLowerCase();
-  if (!email || !EMAIL.test(email)) {
-    throw new BrokerError(
-      'saml_invalid',
-      `the IdP sent no email address for you: send NameID in emailAddress format, or an attribute named ${saml.attributes.email[0]} (sso.saml.attributes.email)`,
-      { detail: { check: 'email', nameIdFormat: a.nameIdFormat ?? null } },
+  const checked: EmailCheck =
+    raw === undefined ? { ok: false, problem: 'not_an_email' } : checkEmail(raw);
+  if (!checked.ok)
+    throw emailRefused(
+      checked,
+      fromAttribute === undefined ? 'NameID' : 'email attribute',
+      raw,
+      a,
+      saml,
     );
-  }
+  const { email } = checked;
   const name = lookup(a.attributes, saml.attributes.name)[0];
   const groups = lookup(a.attributes, saml.attributes.groups).slice(0, MAX_VALUES);
 
@@ -77,3 +80,36 @@ export function roleGrants(roles: readonly Role[]): GrantSet[] {
 }
 
 export const personSubject = (email: string) => `user:${email}`;
+
+function emailRefused(
+  checked: Exclude<EmailCheck, { ok: true }>,
+  from: string,
+  raw: string | undefined,
+  a: VerifiedAssertion,
+  saml: Saml,
+): BrokerError {
+  if (checked.problem === 'not_an_email') {
+    return new BrokerError(
+      'saml_invalid',
+      `the IdP sent no email address for you: send NameID in emailAddress format, or an attribute named ${saml.attributes.email[0]} (sso.saml.attributes.email)`,
+      { detail: { check: 'email', nameIdFormat: a.nameIdFormat ?? null } },
+    );
+  }
+  const what =
+    checked.problem === 'invisible_character'
+      ? 'an invisible, control or space character'
+      : 'a character that Unicode normalization or case folding turns into another';
+  return new BrokerError(
+    'saml_invalid',
+    `the IdP asserted an email address for you that could be confused with another person's: it contains ${what} (${codePoint(checked.character)}). This broker refuses such addresses rather than guess who you are: ask your IdP administrator to give your account a plain address (ASCII, or Unicode in its normalized lower-case form)`,
+    {
+      detail: {
+        check: 'email',
+        problem: checked.problem,
+        character: codePoint(checked.character),
+        from,
+        asserted: raw,
+      },
+    },
+  );
+}
