@@ -1,7 +1,11 @@
+import { jsonForTerminal } from './text/terminal.js';
+
 /**
  * Structured logs, one JSON object a line. Tokens and secrets never reach a
  * log: callers pass no token, and as a safety net any string that looks like
- * a JWT is masked before it is written.
+ * a JWT is masked before it is written. Operators tail logs in a terminal, and
+ * fields hold what callers sent, so control, bidi and line-separator
+ * characters are written as \uXXXX escapes (the line stays the same JSON).
  */
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -23,7 +27,7 @@ export function redact(value: unknown): unknown {
 export function jsonLogger(write: (line: string) => void = (l) => console.log(l)): Logger {
   const log = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
     write(
-      JSON.stringify({
+      jsonForTerminal({
         time: new Date().toISOString(),
         level,
         msg: redact(msg),

@@ -5,6 +5,7 @@ import { openBroker } from '../node/open.js';
 import type { StoredAuditEvent } from '../store/types.js';
 import { rotateKey } from '../tokens/keys.js';
 import { CliError, type CliIO } from './io.js';
+import { escapeForTerminal, jsonForTerminal } from '../text/terminal.js';
 
 async function withBroker<T>(
   configOpt: string | undefined,
@@ -58,7 +59,8 @@ export async function keysCommand(
           : k.lastTokenExpiry !== null && k.lastTokenExpiry > now
             ? `retired ${iso(k.retiredAt)}, in /jwks until ${iso(k.lastTokenExpiry)}`
             : `retired ${iso(k.retiredAt)}, prunable`;
-      io.stdout(`${k.kid}  ${k.alg.padEnd(5)}  created ${iso(k.createdAt)}  ${state}\n`);
+      const line = `${k.kid}  ${k.alg.padEnd(5)}  created ${iso(k.createdAt)}  ${state}`;
+      io.stdout(`${escapeForTerminal(line)}\n`);
     }
   });
 }
@@ -82,22 +84,18 @@ export async function auditCommand(
   }
   await withBroker(opts.config, io, async ({ store }) => {
     const events = await store.queryAudit({ since, subject: opts.subject, outcome: opts.outcome });
-    for (const e of events) io.stdout(opts.json ? `${JSON.stringify(e)}\n` : `${formatEvent(e)}\n`);
+    for (const e of events) io.stdout(`${opts.json ? jsonForTerminal(e) : formatEvent(e)}\n`);
     if (!opts.json && events.length === 0) io.stderr('no audit events match\n');
   });
 }
 
 /**
- * Audit fields can hold what a caller sent (a CI token's sub, say): control
- * characters are shown escaped so they cannot drive the operator's terminal.
+ * Audit fields hold what callers sent (a CI token's sub, a user agent, an
+ * IdP's address): one line per event, whatever they contain, and nothing
+ * that can drive the operator's terminal.
  */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-const printable = (text: string) =>
-  text.replace(CONTROL, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
-
 function formatEvent(e: StoredAuditEvent): string {
-  return printable(formatFields(e));
+  return escapeForTerminal(formatFields(e));
 }
 
 function formatFields(e: StoredAuditEvent): string {
@@ -130,14 +128,13 @@ export async function revokeCommand(
       : await store.revokeSubject(opts.subject!, now, { ...audit, subject: opts.subject! });
     if (opts.jti && jtis.length === 0) {
       const t = await store.getToken(opts.jti);
-      if (!t)
-        throw new CliError(`no token with jti ${opts.jti}: check it with \`tokenbroker audit\``);
-      io.stdout(`token ${opts.jti} was already revoked\n`);
+      const jti = escapeForTerminal(opts.jti);
+      if (!t) throw new CliError(`no token with jti ${jti}: check it with \`tokenbroker audit\``);
+      io.stdout(`token ${jti} was already revoked\n`);
       return;
     }
-    io.stdout(
-      `revoked ${jtis.length} token${jtis.length === 1 ? '' : 's'}${jtis.length ? `: ${jtis.join(' ')}` : ''}\n`,
-    );
+    const list = jtis.length ? `: ${escapeForTerminal(jtis.join(' '))}` : '';
+    io.stdout(`revoked ${jtis.length} token${jtis.length === 1 ? '' : 's'}${list}\n`);
     if (jtis.length) {
       io.stdout(
         'they are inactive in /introspect at once; offline verifiers accept them until they expire\n',

@@ -4,6 +4,7 @@ import { ClientError } from '../client/errors.js';
 import { announcingHttp, type ClientDeps } from '../client/http.js';
 import { DEFAULT_RETRY, isoSeconds } from '../client/retry.js';
 import { parseBrokerUrl, parseScopeSetting, parseTtlSetting } from '../client/validate.js';
+import { escapeForTerminal } from '../text/terminal.js';
 import { CliError, type CliIO } from './io.js';
 
 export interface ExchangeOptions {
@@ -41,8 +42,9 @@ export async function exchangeCommand(
         `environment variable ${opts.oidcTokenEnv} is empty or not set: in GitLab CI, declare it under the job's id_tokens with aud: ${brokerUrl}`,
       );
     }
+    // Retry reasons and refusals carry the broker's words: each is one escaped field.
     const http = announcingHttp(deps, 'tokenbroker-cli', (line) =>
-      io.stderr(`tokenbroker: ${line}\n`),
+      io.stderr(`tokenbroker: ${escapeForTerminal(line)}\n`),
     );
     const meta = await discover(brokerUrl, http);
     const result = await exchange(
@@ -56,13 +58,15 @@ export async function exchangeCommand(
       },
       http,
     );
-    io.stdout(`${result.accessToken}\n`);
+    io.stdout(`${escapeForTerminal(result.accessToken)}\n`);
     const until = result.expiresAt && isoSeconds(result.expiresAt);
-    io.stderr(
-      `tokenbroker: token for ${result.scope || '(no scope)'}${until ? `, valid until ${until}` : ''}\n`,
-    );
+    const granted = result.scope ? escapeForTerminal(result.scope) : '(no scope)';
+    io.stderr(`tokenbroker: token for ${granted}${until ? `, valid until ${until}` : ''}\n`);
   } catch (e) {
     if (!(e instanceof ClientError)) throw e;
-    throw new CliError(`${e.message}${refusalHint(e, oidcToken)}`, e.code === 'usage' ? 2 : 1);
+    throw new CliError(
+      `${escapeForTerminal(e.message)}${refusalHint(e, oidcToken)}`,
+      e.code === 'usage' ? 2 : 1,
+    );
   }
 }

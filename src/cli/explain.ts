@@ -7,6 +7,7 @@ import { parseGithubSub } from '../oidc/identity.js';
 import { nodeCrypto } from '../node/crypto.js';
 import { CiVerifier, type CheckStep } from '../oidc/verify.js';
 import { evaluatePolicies } from '../policy/evaluate.js';
+import { escapeForTerminal, jsonForTerminal } from '../text/terminal.js';
 import { CliError, type CliIO } from './io.js';
 
 /**
@@ -48,11 +49,13 @@ export async function explainCommand(
   try {
     claims = decodeJwt(token);
   } catch {
-    io.stdout(`${out.join('\n')}\n`);
+    io.stdout(lines(out));
     throw new CliError('the token is not a JWT: nothing more to explain');
   }
   out.push('', 'Claims');
-  for (const [k, v] of Object.entries(claims)) out.push(`  ${k.padEnd(22)} ${JSON.stringify(v)}`);
+  // Names too: in an unsigned token they are anyone's text.
+  for (const [k, v] of Object.entries(claims))
+    out.push(`  ${escapeForTerminal(k).padEnd(22)} ${jsonForTerminal(v)}`);
   const gh = typeof claims.sub === 'string' ? parseGithubSub(claims.sub) : undefined;
   if (gh?.repoId) {
     out.push(
@@ -87,10 +90,17 @@ export async function explainCommand(
   else if (verified) out.push('Result: refused: no trust policy matched');
   else
     out.push(`Result: refused: ${steps.find((s) => !s.ok)?.detail ?? 'the token does not verify'}`);
-  io.stdout(`${out.join('\n')}\n`);
+  io.stdout(lines(out));
   if (!verified || matched.length === 0)
     throw new CliError('the broker would refuse this token', 1);
 }
+
+/**
+ * The report, each line escaped as one field: a claim, a check's detail or a
+ * policy's view of a claim cannot add a line (a second "Result:") or drive
+ * the terminal, whatever the token holds.
+ */
+const lines = (out: string[]) => `${out.map((line) => escapeForTerminal(line)).join('\n')}\n`;
 
 function parseNow(text: string): Clock {
   const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);

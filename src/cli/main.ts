@@ -5,12 +5,14 @@ import { auditCommand, keysCommand, revokeCommand } from './admin.js';
 import { configCheckCommand, serveCommand } from './serve.js';
 import { explainCommand } from './explain.js';
 import { exchangeCommand } from './exchange.js';
+import { escapeForTerminal } from '../text/terminal.js';
 
 /**
  * The `tokenbroker` CLI. Exit codes: 0 ok, 1 refused or invalid, 2 usage.
  * Every command gets its I/O injected, so tests run it in-process.
  */
-export async function main(argv: string[], io: CliIO): Promise<number> {
+export async function main(argv: string[], rawIo: CliIO): Promise<number> {
+  const io = terminalSafe(rawIo);
   const program = new Command('tokenbroker')
     .description('Exchange CI OIDC tokens or SSO sessions for scoped, short-lived workspace tokens')
     .exitOverride()
@@ -91,17 +93,37 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
     }
     if (e instanceof CliError) {
-      io.stderr(`tokenbroker: ${e.message}\n`);
+      io.stderr(`tokenbroker: ${escapeLines(e.message)}\n`);
       return e.exitCode;
     }
     if (e instanceof ConfigError) {
-      io.stderr(`${e.message}\n`);
+      io.stderr(`${escapeLines(e.message)}\n`);
       return 1;
     }
-    io.stderr(`tokenbroker: unexpected error: ${(e as Error)?.message ?? String(e)}\n`);
+    const message = escapeForTerminal(String((e as Error)?.message ?? e));
+    io.stderr(`tokenbroker: unexpected error: ${message}\n`);
     return 1;
   }
 }
+
+/**
+ * The CLI's output, whatever the command: nothing it prints can drive the
+ * terminal (see src/text/terminal.ts). Commands escape each field they print
+ * themselves, newlines included, so a field cannot forge a line; this is the
+ * net under them, and keeps the newlines they put between lines.
+ */
+function terminalSafe(io: CliIO): CliIO {
+  const safe = (write: (text: string) => void) => (text: string) =>
+    write(escapeForTerminal(text, { multiline: true }));
+  return { ...io, stdout: safe(io.stdout), stderr: safe(io.stderr) };
+}
+
+/** An error message whose lines are the command's own: each line is escaped as a field. */
+const escapeLines = (message: string) =>
+  message
+    .split('\n')
+    .map((line) => escapeForTerminal(line))
+    .join('\n');
 
 function parsePort(v: string): number {
   const n = Number(v);

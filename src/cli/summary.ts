@@ -1,7 +1,12 @@
 import type { Config } from '../config/compile.js';
 import { formatDuration } from '../config/duration.js';
+import { escapeForTerminal } from '../text/terminal.js';
 
-/** The human summary `tokenbroker config check` prints. */
+/**
+ * The human summary `tokenbroker config check` prints. Each line is escaped as
+ * one field: names and patterns come from the file and its environment
+ * variables, and one of them must not add a line or drive the terminal.
+ */
 export function summarizeConfig(c: Config, path: string): string {
   const lines: string[] = [];
   const ttl = (s: number | undefined) => (s === undefined ? '-' : formatDuration(s));
@@ -40,5 +45,5 @@ export function summarizeConfig(c: Config, path: string): string {
     for (const cond of r.conditions) lines.push(`    when ${cond.claim} is ${cond.expected}`);
     lines.push(`    grants ${r.grant.join(' ')}`);
   }
-  return lines.join('\n') + '\n';
+  return lines.map((line) => escapeForTerminal(line)).join('\n') + '\n';
 }
