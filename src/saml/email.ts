@@ -8,8 +8,8 @@
  * Unicode case folding and NFKC map U+212A KELVIN SIGN to `k`, fullwidth
  * letters and ligatures to ASCII, and would let an account at the IdP named
  * with them act as someone else. An address whose non-ASCII characters would
- * change under NFKC or case folding is refused instead, as are addresses with
- * invisible, control or space characters. A non-ASCII address that is already
+ * change under NFKC or case folding is refused instead (`ß` too: it folds to
+ * `ss`), as are addresses with invisible, control or space characters. A non-ASCII address that is already
  * in that stable form (`josé@example.com` in NFC lower case, `名前@example.jp`)
  * is accepted and compared byte for byte.
  */

@@ -62,6 +62,11 @@ const confusable: Array<{ name: string; address: string; character: string }> = 
   { name: 'a dotless i', address: 'kar\u0131@example.com', character: 'U+0131' },
   { name: 'an upper-case accented letter', address: 'jos\u00C9@example.com', character: 'U+00C9' },
   {
+    name: 'sharp s (case folding makes it ss)',
+    address: 'stra\u00DFe@example.de',
+    character: 'U+00DF',
+  },
+  {
     name: 'a combining accent (NFKC composes it)',
     address: 'jose\u0301@example.com',
     character: 'U+0301',
