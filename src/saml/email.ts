@@ -1,3 +1,5 @@
+import type { MatcherSpec } from '../policy/match.js';
+
 /**
  * How the broker compares email addresses. A person's subject is
  * `user:<email>`, so two addresses that fold to the same text are the same
@@ -9,12 +11,10 @@
  * letters and ligatures to ASCII, and would let an account at the IdP named
  * with them act as someone else. An address whose non-ASCII characters would
  * change under NFKC or case folding is refused instead (`ß` too: it folds to
- * `ss`), as are addresses with invisible, control or space characters. A non-ASCII address that is already
- * in that stable form (`josé@example.com` in NFC lower case, `名前@example.jp`)
- * is accepted and compared byte for byte.
+ * `ss`), as are addresses with invisible, control or space characters. A
+ * non-ASCII address already in that stable form (`josé@example.com` in NFC
+ * lower case, `名前@example.jp`) is accepted and compared byte for byte.
  */
-
-import type { MatcherSpec } from '../policy/match.js';
 
 /** RFC 5321 caps a path at 256 octets; longer is not an address, and the check below stays cheap. */
 export const MAX_EMAIL_LENGTH = 254;
