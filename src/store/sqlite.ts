@@ -114,6 +114,7 @@ export class SqliteStore implements Store {
   private readonly minFreeBytes: number;
   /** The last batch that failed for want of storage (disk full, I/O error), until one commits. */
   private lastFailure: WriteFailure | undefined;
+  private readinessCheck: Promise<string[]> | undefined;
 
   /**
    * Opens (creating it unless `create: false`), migrates and checks the file;
@@ -149,13 +150,19 @@ export class SqliteStore implements Store {
    * fail); and the last real batch that failed for want of storage, reported
    * with them so the operator sees what exchanges saw.
    */
-  async readiness(): Promise<string[]> {
+  readiness(): Promise<string[]> {
+    // Callers at the same time share one check: a flood of /readyz costs one write at a time.
+    this.readinessCheck ??= this.checkReadiness().finally(() => (this.readinessCheck = undefined));
+    return this.readinessCheck;
+  }
+
+  private async checkReadiness(): Promise<string[]> {
     try {
       this.db.prepare('SELECT 1').get();
     } catch {
       return ['database does not answer'];
     }
-    const before = this.lastFailure; // a real write's, not the probe's below
+    const before = this.lastFailure; // an exchange's, or an earlier probe's, not this one's
     const problems: string[] = [];
     const space = await freeSpaceProblem(this.path, this.minFreeBytes);
     if (space) problems.push(space);

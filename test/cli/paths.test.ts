@@ -74,7 +74,7 @@ async function serveOnce(args: string[], cwd: string): Promise<string> {
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     for (let i = 0; !stderr.includes('serving'); i++) {
-      if (i > 100 || child.exitCode !== null) throw new Error(`serve did not start: ${stderr}`);
+      if (i > 200 || child.exitCode !== null) throw new Error(`serve did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
@@ -119,14 +119,14 @@ describe('relative paths in the config', () => {
     expect(stderr).toContain(`(config ${configPath})`);
     expect(existsSync(dbPath)).toBe(true);
     expect(readdirSync(elsewhere)).toEqual([]);
-  }, 20_000);
+  }, 30_000);
 
   it('keeps the bundled example database under the working folder, as `npm start` did', async () => {
     const { config } = loadConfigFile(bundledConfigPath(), env);
     expect(config.database).toBe('./data/tokenbroker.db');
     await serveOnce(['--port', '0'], elsewhere);
     expect(existsSync(join(elsewhere, 'data', 'tokenbroker.db'))).toBe(true);
-  }, 20_000);
+  }, 30_000);
 
   it('keeps an in-memory database in memory', async () => {
     writeFileSync(configPath, stringify(testConfigObject({ database: ':memory:' })));
@@ -143,14 +143,16 @@ describe('relative paths in the config', () => {
 });
 
 describe('operator commands on a missing database', () => {
-  it.each([
-    ['audit'],
-    ['keys', 'list'],
-    ['keys', 'rotate'],
-    ['keys', 'prune'],
-    ['revoke', '--subject', 'user:alice@example.com'],
-    ['revoke', '--jti', 'abc'],
-  ])('%s %s refuses, creating no file and no signing key', async (...args) => {
+  it.each(
+    [
+      ['audit'],
+      ['keys', 'list'],
+      ['keys', 'rotate'],
+      ['keys', 'prune'],
+      ['revoke', '--subject', 'user:alice@example.com'],
+      ['revoke', '--jti', 'abc'],
+    ].map((args) => [args.join(' '), args] as const),
+  )('%s refuses, creating no file and no signing key', async (_, args) => {
     const r = await runCli([...args, '--config', configPath], { cwd: elsewhere, env });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
-import { auditRow } from '../helpers/store.js';
+import { auditRow, storeFiles } from '../helpers/store.js';
 import { cannotMount, removeFile, smallFilesystem } from './tmpfs.js';
 
 // The database on a real 2 MiB tmpfs, filled by a real file: /readyz must
@@ -105,5 +105,19 @@ describe.skipIf(whyNot !== undefined)(`readiness on a full disk ${whyNot ?? ''}`
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('readiness checks', () => {
+  const files = storeFiles();
+
+  it('are shared by callers that arrive together, so a flood of /readyz costs one write at a time', async () => {
+    const { store } = files.open();
+    const first = store.readiness();
+    expect(store.readiness()).toBe(first);
+    expect(await first).toEqual([]);
+    const next = store.readiness();
+    expect(next).not.toBe(first);
+    expect(await next).toEqual([]);
   });
 });
