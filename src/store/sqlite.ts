@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { freeSpaceProblem, writeFailure, type WriteFailure } from './sqlite-health.js';
 import { openDatabase, type OpenOptions } from './sqlite-open.js';
+import { auditFromRow, keyFromRow, sessionFromRow, tokenFromRow, type Row } from './sqlite-rows.js';
 import {
   createWriter,
   errorInfo,
@@ -25,8 +26,6 @@ import type {
   StoredKey,
   StoredSession,
 } from './types.js';
-
-type Row = Record<string, unknown>;
 
 interface QueuedWrite {
   request: WriteRequest;
@@ -52,38 +51,6 @@ function withoutFunctions(value: unknown): unknown {
 /** SQLite's error as thrown by better-sqlite3, code included, though it was raised in the writer. */
 const toError = ({ message, code }: ErrorInfo): Error =>
   code === undefined ? new Error(message) : new Database.SqliteError(message, code);
-
-const tokenFromRow = (r: Row): IssuedToken => ({
-  jti: r.jti as string,
-  subject: r.subject as string,
-  scopes: JSON.parse(r.scopes as string) as string[],
-  audience: r.audience as string,
-  clientId: r.client_id as string,
-  source: r.source as IssuedToken['source'],
-  kid: r.kid as string,
-  parentJti: (r.parent_jti as string | null) ?? null,
-  issuedAt: r.issued_at as number,
-  expiresAt: r.expires_at as number,
-  revokedAt: (r.revoked_at as number | null) ?? null,
-  tokenSha256: r.token_sha256 as string,
-});
-
-const auditFromRow = (r: Row): StoredAuditEvent => ({
-  id: r.id as number,
-  time: r.time as number,
-  event: r.event as string,
-  outcome: r.outcome as StoredAuditEvent['outcome'],
-  subject: r.subject as string | null,
-  source: r.source as string | null,
-  policy: r.policy as string | null,
-  scopes: r.scopes ? (JSON.parse(r.scopes as string) as string[]) : null,
-  reason: r.reason as string | null,
-  clientAddress: r.client_address as string | null,
-  userAgent: r.user_agent as string | null,
-  tokenSha256: r.token_sha256 as string | null,
-  jti: r.jti as string | null,
-  detail: r.detail ? (JSON.parse(r.detail as string) as Record<string, unknown>) : null,
-});
 
 /**
  * The SQLite store (Node). WAL with synchronous=FULL: a token is returned only
@@ -185,18 +152,7 @@ export class SqliteStore implements Store {
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    return this.stmts.listKeys.all().map((row) => {
-      const r = row as Row;
-      return {
-        kid: r.kid as string,
-        alg: r.alg as string,
-        privateJwk: JSON.parse(r.private_jwk as string),
-        publicJwk: JSON.parse(r.public_jwk as string),
-        createdAt: r.created_at as number,
-        retiredAt: (r.retired_at as number | null) ?? null,
-        lastTokenExpiry: (r.last_expiry as number | null) ?? null,
-      };
-    });
+    return this.stmts.listKeys.all().map((r) => keyFromRow(r as Row));
   }
 
   async addKey(key: NewKey, retireCurrentAt?: number): Promise<void> {
@@ -284,16 +240,7 @@ export class SqliteStore implements Store {
 
   async getSession(idSha256: string): Promise<StoredSession | undefined> {
     const r = this.stmts.getSession.get(idSha256) as Row | undefined;
-    return (
-      r && {
-        idSha256: r.id_sha256 as string,
-        subject: r.subject as string,
-        data: JSON.parse(r.data as string) as Record<string, unknown>,
-        createdAt: r.created_at as number,
-        lastSeenAt: r.last_seen_at as number,
-        expiresAt: r.expires_at as number,
-      }
-    );
+    return r && sessionFromRow(r);
   }
 
   async touchSession(idSha256: string, lastSeenAt: number): Promise<void> {
