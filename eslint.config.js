@@ -17,7 +17,7 @@ export default tseslint.config(
     // The core must run on Workers too: only the Node entry points, the SQLite
     // store and the CLI may reach for Node built-ins.
     files: ['src/**/*.ts', 'src/**/*.tsx'],
-    ignores: ['src/node/**', 'src/cli/**', 'src/store/sqlite.ts'],
+    ignores: ['src/node/**', 'src/cli/**', 'src/store/sqlite*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

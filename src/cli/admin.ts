@@ -1,27 +1,38 @@
 import { systemClock, nowSeconds } from '../clock.js';
+import type { Config } from '../config/compile.js';
 import { parseDuration } from '../config/duration.js';
 import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
-import { openBroker } from '../node/open.js';
+import { openExistingStore } from '../node/open.js';
+import { DatabaseError } from '../store/sqlite-open.js';
+import type { SqliteStore } from '../store/sqlite.js';
 import type { StoredAuditEvent } from '../store/types.js';
 import { rotateKey } from '../tokens/keys.js';
 import { CliError, type CliIO } from './io.js';
 import { escapeForTerminal, jsonForTerminal } from '../text/terminal.js';
 
+/**
+ * Runs an operator's command on the broker's existing database: never creates
+ * one (see openExistingStore), and warns on stderr about a schema that differs
+ * from the migrations' before going on.
+ */
 async function withBroker<T>(
   configOpt: string | undefined,
   io: CliIO,
-  fn: (
-    b: Awaited<ReturnType<typeof openBroker>> & {
-      config: ReturnType<typeof loadConfigFile>['config'];
-    },
-  ) => Promise<T>,
+  fn: (b: { store: SqliteStore; config: Config }) => Promise<T>,
 ): Promise<T> {
   const { config } = loadConfigFile(resolveConfigPath(configOpt, io.cwd, false), io.env);
-  const broker = await openBroker(config, { cwd: io.cwd });
+  let store: SqliteStore;
   try {
-    return await fn({ ...broker, config });
+    store = openExistingStore(config, { cwd: io.cwd });
+  } catch (e) {
+    if (e instanceof DatabaseError) throw new CliError(e.message);
+    throw e;
+  }
+  for (const problem of store.schemaProblems) io.stderr(`tokenbroker: WARNING: ${problem}\n`);
+  try {
+    return await fn({ store, config });
   } finally {
-    await broker.store.close();
+    await store.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { DatabaseError } from '../store/sqlite-open.js';
 import { CliError, type CliIO } from './io.js';
 import { auditCommand, keysCommand, revokeCommand } from './admin.js';
 import { configCheckCommand, serveCommand } from './serve.js';
@@ -95,6 +96,10 @@ export async function main(argv: string[], rawIo: CliIO): Promise<number> {
     if (e instanceof CliError) {
       io.stderr(`tokenbroker: ${escapeLines(e.message)}\n`);
       return e.exitCode;
+    }
+    if (e instanceof DatabaseError) {
+      io.stderr(`tokenbroker: ${e.message}\n`);
+      return 1;
     }
     if (e instanceof ConfigError) {
       io.stderr(`${escapeLines(e.message)}\n`);

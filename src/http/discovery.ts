@@ -34,11 +34,11 @@ export function discoveryRoutes(deps: AppDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', async (c) => {
-    const problems: string[] = [];
+    let problems: string[];
     try {
-      await deps.store.ping();
+      problems = await deps.store.readiness();
     } catch {
-      problems.push('database does not answer');
+      problems = ['database does not answer'];
     }
     if (!deps.keys.ready) problems.push('no signing key loaded');
     return problems.length

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { Config } from '../config/compile.js';
@@ -55,5 +55,26 @@ export function loadConfigFile(
   }
   const config = parseConfig(text, { source: path, env });
   readSamlMetadataFile(config, path, dirname(path));
-  return { path, config };
+  return { path, config: { ...config, database: databaseNextTo(path, config.database) } };
+}
+
+function isBundled(path: string): boolean {
+  try {
+    return path === bundledConfigPath();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `database` relative to the config file's folder, as every relative path in
+ * a config is: resolved against the working folder, running `revoke` from
+ * elsewhere opened (and created) another, empty database. The bundled example
+ * is the exception: its relative `database` stays relative, for the server to
+ * put under the working folder (`npm start` writes ./data/, never the
+ * package's own folder, which may not be writable or may be replaced).
+ */
+function databaseNextTo(configPath: string, database: string): string {
+  if (database === ':memory:' || isAbsolute(database) || isBundled(configPath)) return database;
+  return resolve(dirname(configPath), database);
 }

@@ -110,4 +110,16 @@ DROP INDEX issued_tokens_parent;
 CREATE INDEX issued_tokens_parent ON issued_tokens (parent_jti) WHERE parent_jti IS NOT NULL;
 `,
   },
+  {
+    version: 5,
+    name: 'readiness_probe',
+    // /readyz commits a real write here: an empty transaction writes nothing, so it would
+    // report a full disk as ready while every exchange fails.
+    sql: `
+CREATE TABLE readiness_probe (
+  id INTEGER PRIMARY KEY,
+  checked_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -23,7 +23,7 @@ export interface WriteOps {
   touchSession(idSha256: string, lastSeenAt: number): void;
   deleteSession(idSha256: string): void;
   deleteSubjectSessions(subject: string): number;
-  ping(): void;
+  probe(at: number): void;
   prune(now: number, auditRetentionSeconds: number): PruneCounts;
 }
 

@@ -80,6 +80,10 @@ export function createWriter(db) {
     pruneTokens: db.prepare('DELETE FROM issued_tokens WHERE expires_at <= ?'),
     pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     pruneAudit: db.prepare('DELETE FROM audit_events WHERE time < ?'),
+    probe: db.prepare(
+      `INSERT INTO readiness_probe (id, checked_at) VALUES (1, ?)
+       ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
+    ),
   };
 
   /** @param {import('./types.js').AuditEvent} e */
@@ -157,8 +161,13 @@ export function createWriter(db) {
     deleteSubjectSessions(subject) {
       return s.deleteSubjectSessions.run(subject).changes;
     },
-    /** For readiness: the writer runs and can take the write lock. */
-    ping() {},
+    /**
+     * For readiness: a real committed write. An empty transaction writes
+     * nothing under WAL, so it succeeds on a full disk where every exchange fails.
+     */
+    probe(at) {
+      s.probe.run(at);
+    },
     prune(now, auditRetentionSeconds) {
       return {
         replayGuards: s.pruneReplay.run(now).changes,

@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
-import { chmodSync, mkdirSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { MIGRATIONS } from './migrations.js';
+import { freeSpaceProblem, writeFailure, type WriteFailure } from './sqlite-health.js';
+import { openDatabase, type OpenOptions } from './sqlite-open.js';
+import { auditFromRow, keyFromRow, sessionFromRow, tokenFromRow, type Row } from './sqlite-rows.js';
 import {
-  PRAGMAS,
   createWriter,
   errorInfo,
   type BatchReply,
@@ -26,8 +26,6 @@ import type {
   StoredKey,
   StoredSession,
 } from './types.js';
-
-type Row = Record<string, unknown>;
 
 interface QueuedWrite {
   request: WriteRequest;
@@ -54,61 +52,6 @@ function withoutFunctions(value: unknown): unknown {
 const toError = ({ message, code }: ErrorInfo): Error =>
   code === undefined ? new Error(message) : new Database.SqliteError(message, code);
 
-/** Applies every migration newer than the database's version, each in its own transaction. */
-export function migrate(db: Database.Database): void {
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)',
-  );
-  const applied = new Set(
-    db
-      .prepare('SELECT version FROM schema_migrations')
-      .all()
-      .map((r) => (r as Row).version as number),
-  );
-  for (const m of MIGRATIONS) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)').run(
-        m.version,
-        m.name,
-      );
-    })();
-  }
-}
-
-const tokenFromRow = (r: Row): IssuedToken => ({
-  jti: r.jti as string,
-  subject: r.subject as string,
-  scopes: JSON.parse(r.scopes as string) as string[],
-  audience: r.audience as string,
-  clientId: r.client_id as string,
-  source: r.source as IssuedToken['source'],
-  kid: r.kid as string,
-  parentJti: (r.parent_jti as string | null) ?? null,
-  issuedAt: r.issued_at as number,
-  expiresAt: r.expires_at as number,
-  revokedAt: (r.revoked_at as number | null) ?? null,
-  tokenSha256: r.token_sha256 as string,
-});
-
-const auditFromRow = (r: Row): StoredAuditEvent => ({
-  id: r.id as number,
-  time: r.time as number,
-  event: r.event as string,
-  outcome: r.outcome as StoredAuditEvent['outcome'],
-  subject: r.subject as string | null,
-  source: r.source as string | null,
-  policy: r.policy as string | null,
-  scopes: r.scopes ? (JSON.parse(r.scopes as string) as string[]) : null,
-  reason: r.reason as string | null,
-  clientAddress: r.client_address as string | null,
-  userAgent: r.user_agent as string | null,
-  tokenSha256: r.token_sha256 as string | null,
-  jti: r.jti as string | null,
-  detail: r.detail ? (JSON.parse(r.detail as string) as Record<string, unknown>) : null,
-});
-
 /**
  * The SQLite store (Node). WAL with synchronous=FULL: a token is returned only
  * after its rows are committed, and "committed" must survive a power cut, not
@@ -133,18 +76,28 @@ export class SqliteStore implements Store {
   private closing: Promise<void> | undefined;
   private whenIdle: Array<() => void> = [];
 
-  constructor(file: string) {
+  /** Differences from the migrations' schema, when opened with `tolerateSchemaProblems`. */
+  readonly schemaProblems: string[];
+  private readonly minFreeBytes: number;
+  /** The last batch that failed for want of storage (disk full, I/O error), until one commits. */
+  private lastFailure: WriteFailure | undefined;
+  private readinessCheck: Promise<string[]> | undefined;
+
+  /**
+   * Opens (creating it unless `create: false`), migrates and checks the file;
+   * throws a DatabaseError naming it. `minFreeBytes` is the free space under
+   * which /readyz reports the disk as full (default 1 MiB).
+   */
+  constructor(file: string, options: OpenOptions & { minFreeBytes?: number } = {}) {
     // Resolved now: the writer opens it later, and the working directory may have changed by then.
     const path = file === ':memory:' ? file : resolve(file);
     this.path = path;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    if (path !== ':memory:') chmodSync(path, 0o600); // it holds the private signing keys
-    for (const pragma of PRAGMAS) this.db.pragma(pragma);
-    // Before the writer opens: it prepares its statements against the migrated schema.
-    migrate(this.db);
+    this.minFreeBytes = options.minFreeBytes ?? 1024 * 1024;
+    // Migrated before the writer opens: it prepares its statements against the schema.
+    const { db, schemaProblems } = openDatabase(path, options);
+    this.db = db;
+    this.schemaProblems = schemaProblems;
     this.inProcess = path === ':memory:' ? createWriter(this.db) : undefined;
-    const db = this.db;
     this.stmts = {
       listKeys: db.prepare(
         `SELECT k.*, (SELECT max(t.expires_at) FROM issued_tokens t WHERE t.kid = k.kid) AS last_expiry
@@ -155,10 +108,41 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** Both connections answer: reads here, and a round trip through the writer. */
-  async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
-    await this.write('ping');
+  /**
+   * What an exchange would run into now. Three signals, because none is
+   * enough alone: a real committed write through the writer (an empty
+   * transaction writes nothing under WAL); the free space on the file's
+   * filesystem (a WAL reset by a checkpoint takes small writes into space it
+   * already holds, so a probe can pass on a full disk while bigger batches
+   * fail); and the last real batch that failed for want of storage, reported
+   * with them so the operator sees what exchanges saw.
+   */
+  readiness(): Promise<string[]> {
+    // Callers at the same time share one check: a flood of /readyz costs one write at a time.
+    this.readinessCheck ??= this.checkReadiness().finally(() => (this.readinessCheck = undefined));
+    return this.readinessCheck;
+  }
+
+  private async checkReadiness(): Promise<string[]> {
+    try {
+      this.db.prepare('SELECT 1').get();
+    } catch {
+      return ['database does not answer'];
+    }
+    const before = this.lastFailure; // an exchange's, or an earlier probe's, not this one's
+    const problems: string[] = [];
+    const space = await freeSpaceProblem(this.path, this.minFreeBytes);
+    if (space) problems.push(space);
+    try {
+      await this.write('probe', Math.floor(Date.now() / 1000));
+    } catch (error) {
+      problems.push(writeFailure(this.path, error)?.problem ?? 'database does not answer');
+    }
+    if (problems.length && before) {
+      const ago = Math.round((Date.now() - before.at) / 1000);
+      problems.push(`the last write failed ${ago}s ago: ${before.message}`);
+    }
+    return problems;
   }
 
   /** Settles the queued writes, then stops the writer and closes both connections. */
@@ -168,18 +152,7 @@ export class SqliteStore implements Store {
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    return this.stmts.listKeys.all().map((row) => {
-      const r = row as Row;
-      return {
-        kid: r.kid as string,
-        alg: r.alg as string,
-        privateJwk: JSON.parse(r.private_jwk as string),
-        publicJwk: JSON.parse(r.public_jwk as string),
-        createdAt: r.created_at as number,
-        retiredAt: (r.retired_at as number | null) ?? null,
-        lastTokenExpiry: (r.last_expiry as number | null) ?? null,
-      };
-    });
+    return this.stmts.listKeys.all().map((r) => keyFromRow(r as Row));
   }
 
   async addKey(key: NewKey, retireCurrentAt?: number): Promise<void> {
@@ -267,16 +240,7 @@ export class SqliteStore implements Store {
 
   async getSession(idSha256: string): Promise<StoredSession | undefined> {
     const r = this.stmts.getSession.get(idSha256) as Row | undefined;
-    return (
-      r && {
-        idSha256: r.id_sha256 as string,
-        subject: r.subject as string,
-        data: JSON.parse(r.data as string) as Record<string, unknown>,
-        createdAt: r.created_at as number,
-        lastSeenAt: r.last_seen_at as number,
-        expiresAt: r.expires_at as number,
-      }
-    );
+    return r && sessionFromRow(r);
   }
 
   async touchSession(idSha256: string, lastSeenAt: number): Promise<void> {
@@ -371,11 +335,21 @@ export class SqliteStore implements Store {
   }
 
   private settle(batch: QueuedWrite[], reply: BatchReply): void {
+    this.noteOutcome(reply);
     batch.forEach((w, i) => {
       const result = reply.error ? reply : reply.results[i]!;
       if (result.error) w.reject(toError(result.error));
       else w.resolve(result.value);
     });
+  }
+
+  /** Remembers a batch that failed for want of storage, and forgets it once one commits. */
+  private noteOutcome(reply: BatchReply): void {
+    // SQLite rolls back either the statement or the whole transaction on a full disk.
+    const errors = reply.error ? [reply.error] : reply.results.flatMap((r) => r.error ?? []);
+    const failure = errors.map((e) => writeFailure(this.path, e)).find((f) => f !== undefined);
+    if (failure) this.lastFailure = failure;
+    else if (!reply.error) this.lastFailure = undefined; // committed: the file takes writes again
   }
 
   /**

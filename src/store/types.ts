@@ -5,8 +5,12 @@ import type { JWK } from 'jose';
  * SQLite (Node) and D1 (Workers). Times are Unix seconds.
  */
 export interface Store {
-  /** Throws when the database cannot answer; used by /readyz. */
-  ping(): Promise<void>;
+  /**
+   * What keeps the database from serving exchanges now (it does not answer,
+   * it cannot be written, its disk is full), each with where and what to do;
+   * empty when ready. Used by /readyz; it may commit a small write.
+   */
+  readiness(): Promise<string[]>;
   close(): Promise<void>;
 
   listKeys(): Promise<StoredKey[]>;
