@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { startServer, type RunningServer } from '../../src/node/server.js';
+import { tempDir, testConfig } from '../helpers/broker.js';
+import { rawClient, type RawClient } from '../helpers/raw-http.js';
+
+let server: RunningServer | undefined;
+let clients: RawClient[] = [];
+let cleanup: () => void = () => {};
+afterEach(async () => {
+  for (const c of clients) c.socket.destroy();
+  clients = [];
+  await server?.close();
+  server = undefined;
+  cleanup();
+});
+
+async function start(extra: { maxConnections?: number } = {}) {
+  const t = tempDir();
+  cleanup = t.cleanup;
+  const config = await testConfig({
+    database: join(t.dir, 'tb.db'),
+    limits: { request_timeout: '1s' },
+  });
+  server = await startServer(config, {
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger,
+    ...extra,
+  });
+  return server;
+}
+
+async function client(url: string): Promise<RawClient> {
+  const c = await rawClient(url);
+  clients.push(c);
+  return c;
+}
+
+const POST_HEAD =
+  'POST /revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n';
+
+describe('slow clients over a real socket (limits.request_timeout 1s)', () => {
+  it('cuts a client that dribbles its headers', async () => {
+    const { url } = await start();
+    const c = await client(url);
+    void c.dribble(`${POST_HEAD}X-Slow: ${'a'.repeat(100)}\r\n\r\n`, 100);
+    await c.closed;
+    expect(c.closedAfterMs()).toBeLessThan(2_500);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('cuts a client that sends its headers, then dribbles its body', async () => {
+    const { url } = await start();
+    const c = await client(url);
+    c.write(`${POST_HEAD}Content-Length: 100\r\n\r\n`);
+    void c.dribble('token='.padEnd(100, 'a'), 100);
+    await c.closed;
+    expect(c.closedAfterMs()).toBeLessThan(2_500);
+    expect(c.received()).not.toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('cuts a client that connects and sends nothing', async () => {
+    const { url } = await start();
+    const c = await client(url);
+    await c.closed;
+    expect(c.closedAfterMs()).toBeLessThan(2_500);
+  });
+
+  it('closes an idle keep-alive connection after its request was answered', async () => {
+    const { url } = await start();
+    const c = await client(url);
+    c.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await c.waitFor(/\r\n\r\n/)).toMatch(/^HTTP\/1\.1 200 /);
+    await c.closed;
+    // keepAliveTimeout (here 1s) plus the slack Node gives itself before closing.
+    expect(c.closedAfterMs()).toBeLessThan(3_500);
+  });
+
+  it('refuses connections beyond the cap, and answers /healthz again once they go', async () => {
+    const { url } = await start({ maxConnections: 3 });
+    const held = await Promise.all([client(url), client(url), client(url)]);
+    for (const c of held) c.write(POST_HEAD); // connected, request unfinished
+    await new Promise((r) => setTimeout(r, 100)); // the server has accepted all three
+    const beyond = await client(url);
+    beyond.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await beyond.closed;
+    expect(beyond.closedAfterMs()).toBeLessThan(500); // dropped, not timed out
+    expect(beyond.received()).toBe('');
+    // The held connections go (timed out or hung up): a fresh one is served.
+    for (const c of held) c.socket.destroy();
+    await Promise.all(held.map((c) => c.closed));
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('shutdown with clients in flight', () => {
+  it('answers a request that finishes within the grace, cuts one that does not, and finishes', async () => {
+    const s = await start();
+    const finishing = await client(s.url);
+    finishing.write(`${POST_HEAD}Content-Length: 8\r\n\r\ntoken=`);
+    const slow = await client(s.url);
+    void slow.dribble(`${POST_HEAD}X-Slow: ${'a'.repeat(100)}\r\n\r\n`, 100);
+    const idle = await client(s.url);
+    idle.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await idle.waitFor(/\r\n\r\n/);
+    await new Promise((r) => setTimeout(r, 50));
+
+    const started = Date.now();
+    const closing = s.close();
+    server = undefined;
+    // The idle keep-alive connection goes at once.
+    await idle.closed;
+    // The one whose body is still coming is answered when it ends.
+    finishing.write('ab');
+    const answer = await finishing.waitFor(/\r\n\r\n/);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    await closing;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await slow.closed;
+    expect(slow.received()).not.toMatch(/^HTTP\/1\.1 200 /);
+  });
+});
