@@ -6,7 +6,7 @@ import type { Config } from './config/compile.js';
 import { BrokerError } from './errors.js';
 import { discoveryRoutes } from './http/discovery.js';
 import { bodyLimit } from './http/body-limit.js';
-import { errorResponse } from './http/errors.js';
+import { CLIENT_CLOSED, clientClosed, errorResponse } from './http/errors.js';
 import { introspectHandler } from './http/introspect.js';
 import { revokeHandler } from './http/revoke.js';
 import { ssoRoutes } from './http/sso.js';
@@ -102,7 +102,11 @@ export function createApp(options: AppOptions): Hono {
   return app;
 }
 
-/** One line per request: method, path, status, time. Never the query or body. */
+/**
+ * One line per request: method, path, status, time. Never the query or body.
+ * A client that hung up before its answer is logged with status 499, at info
+ * level like every request: it is no server error.
+ */
 function accessLog(logger: Logger, clock: Clock) {
   return async function log(c: Context, next: () => Promise<void>) {
     const start = clock.now();
@@ -111,7 +115,7 @@ function accessLog(logger: Logger, clock: Clock) {
       requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
-      status: c.res.status,
+      status: clientClosed(c) ? CLIENT_CLOSED : c.res.status,
       ms: clock.now() - start,
     });
   };
