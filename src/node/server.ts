@@ -1,4 +1,4 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -47,6 +47,10 @@ export async function startServer(
     clock,
     logger,
     clientAddress: (c) => getConnInfo(c).remote.address ?? null,
+    // Node destroys the socket of a request past its requestTimeout with this error (and answers 408).
+    timedOut: (c) =>
+      ((c.env as HttpBindings).incoming.socket?.errored as NodeJS.ErrnoException | null)?.code ===
+      'ERR_HTTP_REQUEST_TIMEOUT',
     crypto: nodeCrypto(),
   });
 

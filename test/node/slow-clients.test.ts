@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { jsonLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/node/server.js';
 import { tempDir, testConfig } from '../helpers/broker.js';
 import { rawClient, type RawClient } from '../helpers/raw-http.js';
@@ -8,6 +8,7 @@ import { rawClient, type RawClient } from '../helpers/raw-http.js';
 let server: RunningServer | undefined;
 let clients: RawClient[] = [];
 let cleanup: () => void = () => {};
+let lines: Record<string, unknown>[] = [];
 afterEach(async () => {
   for (const c of clients) c.socket.destroy();
   clients = [];
@@ -23,10 +24,11 @@ async function start(extra: { maxConnections?: number } = {}) {
     database: join(t.dir, 'tb.db'),
     limits: { request_timeout: '1s' },
   });
+  lines = [];
   server = await startServer(config, {
     host: '127.0.0.1',
     port: 0,
-    logger: silentLogger,
+    logger: jsonLogger((l) => lines.push(JSON.parse(l) as Record<string, unknown>)),
     ...extra,
   });
   return server;
@@ -58,7 +60,15 @@ describe('slow clients over a real socket (limits.request_timeout 1s)', () => {
     void c.dribble('token='.padEnd(100, 'a'), 100);
     await c.closed;
     expect(c.closedAfterMs()).toBeLessThan(2_500);
-    expect(c.received()).not.toMatch(/^HTTP\/1\.1 200 /);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
+    // Logged as the 408 it was sent, not as a client abort or a server error.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.find((l) => l.msg === 'request')).toMatchObject({
+      level: 'info',
+      path: '/revoke',
+      status: 408,
+    });
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 
   it('cuts a client that connects and sends nothing', async () => {
