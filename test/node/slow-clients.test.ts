@@ -98,6 +98,11 @@ describe('slow clients over a real socket (limits.request_timeout 1s)', () => {
     await beyond.closed;
     expect(beyond.closedAfterMs()).toBeLessThan(500); // dropped, not timed out
     expect(beyond.received()).toBe('');
+    expect(lines.find((l) => String(l.msg).startsWith('connection limit'))).toMatchObject({
+      level: 'warn',
+      msg: 'connection limit reached: refusing new connections',
+      maxConnections: 3,
+    });
     // The held connections go (timed out or hung up): a fresh one is served.
     for (const c of held) c.socket.destroy();
     await Promise.all(held.map((c) => c.closed));
