@@ -9,6 +9,7 @@ import { jsonLogger, type Logger } from '../log.js';
 import { stdoutLine } from './log-writer.js';
 import { openBroker } from './open.js';
 import { nodeCrypto } from './crypto.js';
+import { capConnections } from './connection-cap.js';
 import { connectionLimits, shutdownGraceMs } from './timeouts.js';
 
 export interface RunningServer {
@@ -26,7 +27,7 @@ export interface ServerOptions {
   logger?: Logger;
   clock?: Clock;
   cwd?: string;
-  /** Concurrent connections beyond which new ones are dropped; see MAX_CONNECTIONS. */
+  /** Concurrent connections kept open; see MAX_CONNECTIONS and capConnections. */
   maxConnections?: number;
 }
 
@@ -81,17 +82,7 @@ export async function startServer(
     s.once('error', reject);
   });
   const http = server as Server;
-  http.maxConnections = limits.maxConnections;
-  let dropped = 0;
-  http.on('drop', () => {
-    // One line per burst, not per refused socket: a flood must not flood the log too.
-    if (dropped++ === 0) {
-      logger.warn('connection limit reached: refusing new connections', {
-        maxConnections: limits.maxConnections,
-      });
-      setTimeout(() => (dropped = 0), 10_000).unref();
-    }
-  });
+  capConnections(http, limits.maxConnections, logger);
   // Responses not yet sent when shutdown starts say `Connection: close`, so a
   // keep-alive client does not send its next request to a closing server.
   const inFlight = new Set<ServerResponse>();

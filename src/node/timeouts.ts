@@ -1,14 +1,13 @@
 import type { ServerOptions } from 'node:http';
 
 /**
- * Concurrent connections the server accepts; beyond it new sockets are closed
- * at once (Node's `server.maxConnections`). Each connection costs a file
+ * Concurrent connections the server keeps open; beyond it the oldest one not
+ * being answered is closed (see capConnections). Each connection costs a file
  * descriptor and the common soft limit is 1024 per process: 512 leaves the
  * other half for the database, outbound JWKS fetches and the log, so a flood
- * of connections fills the cap, never the descriptor table, and the server
- * keeps working for everyone as soon as the flood's connections time out.
- * A single broker serves far fewer concurrent clients than this (a request
- * takes milliseconds).
+ * of connections fills the cap, never the descriptor table. A single broker
+ * serves far fewer concurrent clients than this (a request takes
+ * milliseconds).
  */
 export const MAX_CONNECTIONS = 512;
 
