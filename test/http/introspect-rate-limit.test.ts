@@ -1,12 +1,13 @@
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { jsonLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/node/server.js';
 import { basic, HUB_SECRET, tempDir, testConfig } from '../helpers/broker.js';
 
 let server: RunningServer | undefined;
 let cleanup: () => void = () => {};
+let lines: Record<string, unknown>[] = [];
 afterEach(async () => {
   await server?.close();
   server = undefined;
@@ -17,7 +18,12 @@ async function start(rateLimit: Record<string, string> | false): Promise<string>
   const t = tempDir();
   cleanup = t.cleanup;
   const config = await testConfig({ database: join(t.dir, 'tb.db'), rate_limit: rateLimit });
-  server = await startServer(config, { host: '127.0.0.1', port: 0, logger: silentLogger });
+  lines = [];
+  server = await startServer(config, {
+    host: '127.0.0.1',
+    port: 0,
+    logger: jsonLogger((l) => lines.push(JSON.parse(l) as Record<string, unknown>)),
+  });
   return server.url;
 }
 
@@ -87,6 +93,16 @@ describe('failed client authentication at /introspect (rate_limit.failed_auth)',
     for (let i = 0; i < 5; i++) expect((await introspectFrom(url, A, wrong(i))).status).toBe(401);
     expectLimited(await introspectFrom(url, A, wrong(5)));
     expectLimited(await introspectFrom(url, A, good));
+    // The operator hears of it once, with no secret in the line.
+    const warned = lines.filter((l) => l.level === 'warn');
+    expect(warned).toEqual([
+      expect.objectContaining({
+        msg: 'failed client authentication limit reached',
+        clientAddress: A,
+        clientId: 'hub',
+      }),
+    ]);
+    expect(JSON.stringify(lines)).not.toMatch(/guess-|hub-secret/);
   });
 
   it('keeps serving the same client_id from another address', async () => {
