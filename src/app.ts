@@ -6,7 +6,7 @@ import type { Config } from './config/compile.js';
 import { BrokerError } from './errors.js';
 import { discoveryRoutes } from './http/discovery.js';
 import { bodyLimit } from './http/body-limit.js';
-import { errorResponse } from './http/errors.js';
+import { CLIENT_CLOSED, clientClosed, errorResponse } from './http/errors.js';
 import { introspectHandler } from './http/introspect.js';
 import { revokeHandler } from './http/revoke.js';
 import { ssoRoutes } from './http/sso.js';
@@ -30,11 +30,13 @@ export interface AppOptions {
   logger?: Logger;
   /** The caller's address as the runtime knows it. */
   clientAddress?: (c: Context) => string | null;
+  /** Whether the runtime cut this request for arriving slower than limits.request_timeout. */
+  timedOut?: (c: Context) => boolean;
   /** Signature primitives; WebCrypto unless the runtime brings faster ones. */
   crypto?: CryptoBackend;
 }
 
-export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress'>> {
+export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress' | 'timedOut'>> {
   clientAddress: AppOptions['clientAddress'];
   minter: Minter;
   ci: CiVerifier;
@@ -77,7 +79,7 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   app.use(requestId());
   app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
-  app.use(accessLog(deps.logger, clock));
+  app.use(accessLog(deps.logger, clock, options.timedOut));
   app.use(bodyLimit(BODY_LIMIT));
 
   app.route('/', discoveryRoutes(deps));
@@ -102,16 +104,22 @@ export function createApp(options: AppOptions): Hono {
   return app;
 }
 
-/** One line per request: method, path, status, time. Never the query or body. */
-function accessLog(logger: Logger, clock: Clock) {
+/**
+ * One line per request: method, path, status, time. Never the query or body.
+ * A client that hung up before its answer is logged with status 499, one the
+ * server cut for sending too slowly with the 408 it was sent, at info level
+ * like every request: neither is a server error.
+ */
+function accessLog(logger: Logger, clock: Clock, timedOut: AppOptions['timedOut']) {
   return async function log(c: Context, next: () => Promise<void>) {
     const start = clock.now();
     await next();
+    const gone = clientClosed(c);
     logger.info('request', {
       requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
-      status: c.res.status,
+      status: !gone ? c.res.status : timedOut?.(c) ? 408 : CLIENT_CLOSED,
       ms: clock.now() - start,
     });
   };

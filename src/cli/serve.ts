@@ -1,6 +1,7 @@
 import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
 import { startServer } from '../node/server.js';
 import { checkSamlMetadataFile } from '../node/saml-metadata.js';
+import { shutdownGraceMs } from '../node/timeouts.js';
 import type { CliIO } from './io.js';
 import { summarizeConfig } from './summary.js';
 
@@ -17,7 +18,9 @@ export async function serveCommand(
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      io.stderr('tokenbroker: shutting down\n');
+      const grace = shutdownGraceMs(config.limits.requestTimeoutSeconds) / 1000;
+      // A second signal gets Node's default (exit at once) for an operator who will not wait.
+      io.stderr(`tokenbroker: shutting down (requests in flight get up to ${grace}s)\n`);
       // A failed close reaches the CLI's error handler, not an unhandled rejection.
       server.close().then(resolve, reject);
     };

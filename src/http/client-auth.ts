@@ -1,7 +1,9 @@
 import type { Context } from 'hono';
 import { BrokerError } from '../errors.js';
 import type { ResourceServer } from '../config/compile.js';
+import type { Logger } from '../log.js';
 import { constantTimeEqual, sha256Hex } from '../tokens/crypto.js';
+import type { RateLimits } from './rate-limit.js';
 
 const DUMMY = '0'.repeat(64);
 
@@ -27,28 +29,48 @@ function decodeBasic(header: string | undefined): { id: string; secret: string }
   }
 }
 
+export interface ClientAuthOptions {
+  /** Where the caller connects from, for the failed-authentication limit. */
+  address: string | null;
+  /** Failed-authentication limit; none when rate limiting is off. */
+  limits: RateLimits | undefined;
+  logger: Logger;
+}
+
 /**
  * Authenticates a resource server by HTTP Basic. The secret is hashed and the
  * digests compared in constant time; an unknown client id costs the same
- * hash and compare, so timing tells nothing about which ids exist.
+ * hash and compare, so timing tells nothing about which ids exist. Failures
+ * are counted per (address, client_id) and, past `rate_limit.failed_auth`,
+ * that pair is refused with 429 before its secret is looked at.
  */
 export async function authenticateResourceServer(
   c: Context,
   servers: readonly ResourceServer[],
+  options: ClientAuthOptions,
 ): Promise<ResourceServer> {
   const creds = decodeBasic(c.req.header('authorization'));
+  const server = creds && servers.find((s) => s.clientId === creds.id);
+  const key = { address: options.address, knownClientId: server?.clientId };
+  await options.limits?.checkFailedAuth(key);
+  const fail = async (message: string): Promise<never> => {
+    if (await options.limits?.recordFailedAuth(key)) {
+      options.logger.warn('failed client authentication limit reached', {
+        clientAddress: options.address,
+        clientId: key.knownClientId ?? '(unknown)',
+      });
+    }
+    throw new BrokerError('invalid_client', message);
+  };
   if (!creds) {
-    throw new BrokerError(
-      'invalid_client',
+    return fail(
       'authenticate with HTTP Basic as a resource_servers entry (client_id and its secret)',
     );
   }
-  const server = servers.find((s) => s.clientId === creds.id);
   const digest = await sha256Hex(creds.secret);
   const ok = constantTimeEqual(digest, server?.secretSha256 ?? DUMMY);
   if (!server || !ok) {
-    throw new BrokerError(
-      'invalid_client',
+    return fail(
       'client authentication failed: check the client_id and secret against resource_servers in the broker config',
     );
   }

@@ -13,6 +13,11 @@ import { errorPageHtml } from './pages/error-page.js';
  */
 export function errorResponse(err: unknown, c: Context, logger: Logger): Response {
   const requestId = c.get('requestId') as string | undefined;
+  // Reading the body of a client that hung up fails ("aborted", ECONNRESET):
+  // that is the client's doing, not ours, and nobody is left to answer. The
+  // access log records it as 499; logging it as an error would let anyone
+  // raise 5xx alerts at will.
+  if (clientClosed(c)) return new Response(null, { status: CLIENT_CLOSED });
   const e = toBrokerError(err);
   const html = wantsHtml(c);
   if (!e) {
@@ -47,6 +52,19 @@ export function errorResponse(err: unknown, c: Context, logger: Logger): Respons
   const headers: Record<string, string> = { ...e.headers };
   if (e.code === 'invalid_client') headers['WWW-Authenticate'] = 'Basic realm="tokenbroker"';
   return json(c, e.status, { error: e.oauthError, error_description: e.message }, headers);
+}
+
+/** nginx's status for "the client closed the connection before the answer". */
+export const CLIENT_CLOSED = 499;
+
+/**
+ * Whether the client has gone. The request's AbortSignal is the runtime's own
+ * report: @hono/node-server aborts it when the connection closes before the
+ * response was written, whatever error the body read then failed with, and
+ * Workers do the same; a message such as "aborted" is not a contract.
+ */
+export function clientClosed(c: Context): boolean {
+  return c.req.raw.signal?.aborted === true;
 }
 
 function toBrokerError(err: unknown): BrokerError | undefined {

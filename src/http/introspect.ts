@@ -9,7 +9,11 @@ import { noStore } from './respond.js';
 /** POST /introspect (RFC 7662). Any token that is not ours and alive is `{"active": false}`. */
 export function introspectHandler(deps: AppDeps) {
   return async function introspect(c: Context): Promise<Response> {
-    await authenticateResourceServer(c, deps.config.resourceServers);
+    await authenticateResourceServer(c, deps.config.resourceServers, {
+      address: deps.clientAddress?.(c) ?? null,
+      limits: deps.rateLimits,
+      logger: deps.logger,
+    });
     const token = required(await readParams(c), 'token');
     try {
       const { payload } = await verifyOwnToken(token, deps);

@@ -9,8 +9,12 @@ export type Params = Record<string, string>;
  * string and no parameter may repeat (RFC 6749 section 3.2).
  */
 export async function readParams(c: Context): Promise<Params> {
-  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  const text = await c.req.text();
+  return parseParams(c.req.header('content-type'), await c.req.text());
+}
+
+/** `readParams` on a body already read. */
+export function parseParams(contentType: string | undefined, text: string): Params {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') {
     const out: Params = {};
     for (const [k, v] of new URLSearchParams(text)) {

@@ -3,18 +3,22 @@ import type { AppDeps } from '../app.js';
 import { nowSeconds } from '../clock.js';
 import { isBrokerError } from '../errors.js';
 import { verifyOwnToken } from '../tokens/verify.js';
-import { readParams } from './params.js';
+import { parseParams } from './params.js';
 import { requestInfo } from './respond.js';
 
 /**
  * POST /revoke (RFC 7009). The token is its own credential. The answer is 200
- * whether or not the token was valid, so the endpoint is no oracle.
+ * for any request, well-formed or not, whether or not the token was valid, so
+ * the endpoint is no oracle; only 413 (body too large) and 429 (the
+ * per-client limit it shares with /token) differ.
  */
 export function revokeHandler(deps: AppDeps) {
   return async function revoke(c: Context): Promise<Response> {
-    const token = (await readParams(c)).token;
+    await deps.rateLimits?.client(deps.clientAddress?.(c) ?? null);
+    // Reading a chunked body over the limit throws the 413 here.
+    const token = tokenToRevoke(c.req.header('content-type'), await c.req.text());
     try {
-      // The spec answers 200 whatever was sent; without a token there is nothing to do.
+      // Without a token there is nothing to do.
       if (!token) return done(c);
       const { row } = await verifyOwnToken(token, deps);
       const now = nowSeconds(deps.clock);
@@ -35,6 +39,32 @@ export function revokeHandler(deps: AppDeps) {
     }
     return done(c);
   };
+}
+
+/**
+ * The token to revoke. A well-formed request is read like any token endpoint
+ * request; anything else is read as leniently as it can be without guessing,
+ * because a holder who forgot the Content-Type still wants the token dead:
+ * JSON if it looks like JSON, else form-encoded. A `token` repeated with one
+ * value is that value; with different values nothing is revoked.
+ */
+export function tokenToRevoke(contentType: string | undefined, text: string): string | undefined {
+  try {
+    return parseParams(contentType, text).token || undefined;
+  } catch (e) {
+    if (!isBrokerError(e)) throw e;
+  }
+  if (text.trimStart().startsWith('{')) {
+    try {
+      const token = (JSON.parse(text) as { token?: unknown } | null)?.token;
+      return typeof token === 'string' && token ? token : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const values = new Set(new URLSearchParams(text).getAll('token'));
+  const [only] = values;
+  return values.size === 1 && only ? only : undefined;
 }
 
 function done(c: Context): Response {

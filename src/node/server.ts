@@ -1,5 +1,6 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../app.js';
 import { nowSeconds, systemClock, type Clock } from '../clock.js';
@@ -8,10 +9,26 @@ import { jsonLogger, type Logger } from '../log.js';
 import { stdoutLine } from './log-writer.js';
 import { openBroker } from './open.js';
 import { nodeCrypto } from './crypto.js';
+import { capConnections } from './connection-cap.js';
+import { connectionLimits, shutdownGraceMs } from './timeouts.js';
 
 export interface RunningServer {
   url: string;
+  /**
+   * Stops accepting connections, lets requests in flight finish for at most
+   * the shutdown grace, then closes every connection left and the database.
+   */
   close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  clock?: Clock;
+  cwd?: string;
+  /** Concurrent connections kept open; see MAX_CONNECTIONS and capConnections. */
+  maxConnections?: number;
 }
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
@@ -19,7 +36,7 @@ const PRUNE_EVERY_MS = 10 * 60 * 1000;
 /** The Node entry point: real SQLite, real clock, real fetch, a listening socket. */
 export async function startServer(
   config: Config,
-  options: { host?: string; port?: number; logger?: Logger; clock?: Clock; cwd?: string } = {},
+  options: ServerOptions = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? jsonLogger(stdoutLine);
@@ -31,6 +48,10 @@ export async function startServer(
     clock,
     logger,
     clientAddress: (c) => getConnInfo(c).remote.address ?? null,
+    // Node destroys the socket of a request past its requestTimeout with this error (and answers 408).
+    timedOut: (c) =>
+      ((c.env as HttpBindings).incoming.socket?.errored as NodeJS.ErrnoException | null)?.code ===
+      'ERR_HTTP_REQUEST_TIMEOUT',
     crypto: nodeCrypto(),
   });
 
@@ -46,24 +67,66 @@ export async function startServer(
   const timer = setInterval(prune, PRUNE_EVERY_MS);
   timer.unref();
 
+  const limits = connectionLimits(config.limits.requestTimeoutSeconds, options.maxConnections);
   const host = options.host ?? config.listen.host;
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve(
-      { fetch: app.fetch, hostname: host, port: options.port ?? config.listen.port },
+      {
+        fetch: app.fetch,
+        hostname: host,
+        port: options.port ?? config.listen.port,
+        serverOptions: limits.serverOptions,
+      },
       () => resolveServer(s),
     );
     s.once('error', reject);
+  });
+  const http = server as Server;
+  capConnections(http, limits.maxConnections, logger);
+  // Responses not yet sent when shutdown starts say `Connection: close`, so a
+  // keep-alive client does not send its next request to a closing server.
+  const inFlight = new Set<ServerResponse>();
+  let shuttingDown = false;
+  http.on('request', (_req, res: ServerResponse) => {
+    if (shuttingDown) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info('tokenbroker listening', { url, issuer: config.issuer });
 
+  let closing: Promise<void> | undefined;
   return {
     url,
-    async close() {
-      clearInterval(timer);
-      await new Promise<void>((r) => server.close(() => r()));
-      await store.close();
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        shuttingDown = true;
+        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+        await closeWithin(http, shutdownGraceMs(config.limits.requestTimeoutSeconds), logger);
+        await store.close();
+      })();
+      return closing;
     },
   };
+}
+
+/**
+ * `server.close()` stops listening and closes idle keep-alive connections at
+ * once; requests in flight are answered (with `Connection: close`) if they end
+ * within `graceMs`. Whatever is still open then (a client still sending its
+ * request, a slow reader) is cut, so shutdown never waits on a client.
+ */
+async function closeWithin(server: Server, graceMs: number, logger: Logger): Promise<void> {
+  const closed = new Promise<void>((r) => server.close(() => r()));
+  const deadline = setTimeout(() => {
+    logger.warn('shutdown grace over: closing connections still open', { graceMs });
+    server.closeAllConnections();
+  }, graceMs);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(deadline);
+  }
 }
