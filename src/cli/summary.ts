@@ -1,4 +1,4 @@
-import type { Config } from '../config/compile.js';
+import type { Config, Rate } from '../config/compile.js';
 import { formatDuration } from '../config/duration.js';
 import { escapeForTerminal } from '../text/terminal.js';
 
@@ -10,6 +10,7 @@ import { escapeForTerminal } from '../text/terminal.js';
 export function summarizeConfig(c: Config, path: string): string {
   const lines: string[] = [];
   const ttl = (s: number | undefined) => (s === undefined ? '-' : formatDuration(s));
+  const rate = (r: Rate) => `${r.limit}/${ttl(r.windowSeconds)}`;
   lines.push(`config ${path} is valid`);
   lines.push('');
   lines.push(`issuer     ${c.issuer}`);
@@ -19,7 +20,10 @@ export function summarizeConfig(c: Config, path: string): string {
   );
   lines.push(`database   ${c.database}`);
   lines.push(
-    `rate limit ${c.rateLimit ? `${c.rateLimit.perClient.limit}/${ttl(c.rateLimit.perClient.windowSeconds)} per client, ${c.rateLimit.perSubject.limit}/${ttl(c.rateLimit.perSubject.windowSeconds)} per subject` : 'off'}`,
+    `rate limit ${c.rateLimit ? `${rate(c.rateLimit.perClient)} per client, ${rate(c.rateLimit.perSubject)} per subject, ${rate(c.rateLimit.failedAuth)} failed introspection logins per address and client` : 'off'}`,
+  );
+  lines.push(
+    `limits     request timeout ${ttl(c.limits.requestTimeoutSeconds)}, claims over ${c.limits.maxClaimLength} characters never match`,
   );
   lines.push(
     `introspection clients: ${c.resourceServers.map((r) => r.clientId).join(', ') || '(none: /introspect refuses everyone)'}`,

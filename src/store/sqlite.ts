@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { setImmediate } from 'node:timers';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { BrokerError } from '../errors.js';
 import { freeSpaceProblem, writeFailure, type WriteFailure } from './sqlite-health.js';
 import { openDatabase, type OpenOptions } from './sqlite-open.js';
 import { auditFromRow, keyFromRow, sessionFromRow, tokenFromRow, type Row } from './sqlite-rows.js';
@@ -136,7 +137,9 @@ export class SqliteStore implements Store {
     try {
       await this.write('probe', Math.floor(Date.now() / 1000));
     } catch (error) {
-      problems.push(writeFailure(this.path, error)?.problem ?? 'database does not answer');
+      // A storage failure reaches here as a 503 BrokerError with SQLite's error as its cause.
+      const sqlite = error instanceof BrokerError ? error.cause : error;
+      problems.push(writeFailure(this.path, sqlite)?.problem ?? 'database does not answer');
     }
     if (problems.length && before) {
       const ago = Math.round((Date.now() - before.at) / 1000);
@@ -338,9 +341,25 @@ export class SqliteStore implements Store {
     this.noteOutcome(reply);
     batch.forEach((w, i) => {
       const result = reply.error ? reply : reply.results[i]!;
-      if (result.error) w.reject(toError(result.error));
+      if (result.error) w.reject(this.asStoreError(toError(result.error)));
       else w.resolve(result.value);
     });
+  }
+
+  /**
+   * A write refused by the storage under the file (disk full, I/O error,
+   * read-only) or by a lock held past busy_timeout is the broker's temporary
+   * trouble, not the caller's and not a bug: a 503 that says to retry, with
+   * SQLite's error kept as the cause for the log.
+   */
+  private asStoreError(error: Error): Error {
+    const code = (error as { code?: unknown }).code;
+    if (writeFailure(this.path, error) === undefined && code !== 'SQLITE_BUSY') return error;
+    return new BrokerError(
+      'unavailable',
+      'the broker cannot write to its database right now, so it issues and revokes nothing: retry in a minute (operators: /readyz says why)',
+      { headers: { 'Retry-After': '60' }, detail: { sqlite: code }, cause: error },
+    );
   }
 
   /** Remembers a batch that failed for want of storage, and forgets it once one commits. */

@@ -52,6 +52,9 @@ describe('tokenbroker config check', () => {
     expect(r.stdout).toContain(`config ${join(dir, 'tokenbroker.yaml')} is valid`);
     expect(r.stdout).toContain('issuer     https://broker.test');
     expect(r.stdout).toContain('introspection clients: hub');
+    expect(r.stdout).toContain(
+      'limits     request timeout 30s, claims over 1024 characters never match',
+    );
   });
 
   it('prints every error with its path and exits 1', async () => {

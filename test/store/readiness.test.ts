@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
+import { EXCHANGE, form, mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
 import { auditRow, storeFiles } from '../helpers/store.js';
 import { cannotMount, removeFile, smallFilesystem } from './tmpfs.js';
 
@@ -38,11 +38,28 @@ describe.skipIf(whyNot !== undefined)(`readiness on a full disk ${whyNot ?? ''}`
   it('is not ready while the disk is full and issuing fails, and ready again once space is back', async () => {
     const { fs, broker: b } = await brokerOnSmallDisk();
     expect(await readyz(b)).toEqual({ status: 200, problems: [] });
-    await mintFor(b, ['read:models/acme/m']);
+    const parent = await mintFor(b, ['read:models/acme/m']);
 
     const filler = fs.fill();
     await expect(mintFor(b, ['read:models/acme/m'])).rejects.toMatchObject({
-      code: 'SQLITE_FULL',
+      code: 'unavailable',
+      cause: { code: 'SQLITE_FULL' },
+    });
+    // The client is told to retry, not handed an internal error.
+    const narrowing = await b.app.request(
+      '/token',
+      form({
+        grant_type: EXCHANGE.grant_type,
+        subject_token: parent.token,
+        subject_token_type: EXCHANGE.access,
+      }),
+    );
+    expect(narrowing.status).toBe(503);
+    expect(narrowing.headers.get('retry-after')).toBe('60');
+    expect(await narrowing.json()).toEqual({
+      error: 'temporarily_unavailable',
+      error_description:
+        'the broker cannot write to its database right now, so it issues and revokes nothing: retry in a minute (operators: /readyz says why)',
     });
     const full = await readyz(b);
     expect(full.status).toBe(503);
