@@ -5,6 +5,7 @@
  * other requests still in flight.
  */
 import { createHash } from 'node:crypto';
+import type { TestIssuer } from '../test/helpers/oidc-issuer.js';
 import { SCOPE_NARROW } from './crash-broker.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -88,7 +89,7 @@ export function tokenJti(token: string): string {
   const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
     jti?: unknown;
   };
-  if (typeof payload.jti !== 'string') throw new Error('a broker token without a jti');
+  if (typeof payload.jti !== 'string') throw new Error('a token without a jti');
   return payload.jti;
 }
 
@@ -111,6 +112,18 @@ export function receive(ledger: Ledger, token: string, parentJti: string | null,
 
 export interface CiSource {
   next(): Promise<{ token: string; jti: string; runId: string }>;
+}
+
+/** Fresh GitHub-shaped CI tokens, each with its own jti and run_id, valid long enough for a run. */
+export function ciSource(issuer: TestIssuer, audience: string): CiSource {
+  let runs = 0;
+  return {
+    async next() {
+      const runId = `crash-${++runs}`;
+      const token = await issuer.github({ aud: audience, run_id: runId }, { ttl: 900 });
+      return { token, jti: tokenJti(token), runId };
+    },
+  };
 }
 
 /**

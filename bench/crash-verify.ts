@@ -30,7 +30,7 @@ export interface FileCheck {
 }
 
 /** What became of a CI exchange whose answer never arrived, decided from the file. */
-export const fates = new Map<CiUse, 'issued' | 'not_consumed'>();
+export const fates = new WeakMap<CiUse, 'issued' | 'not_consumed'>();
 
 /** Every received jti below `jti` in the narrowing tree, as the client knows it. */
 export function descendantsOf(ledger: Ledger, jti: string): string[] {

@@ -26,12 +26,12 @@ import {
   type RunningBroker,
 } from './crash-broker.js';
 import {
+  ciSource,
   exchangeBody,
   formPost,
   loadRound,
   newLedger,
   receive,
-  type CiSource,
   type RoundLoad,
 } from './crash-load.js';
 import { checkFile, checkHttp, type FileCheck, type HttpCheck } from './crash-verify.js';
@@ -72,15 +72,7 @@ async function main(): Promise<number> {
   process.once('exit', removeDir);
   const cfg = writeCrashConfig(dir, issuer.url);
   const ledger = newLedger();
-  let runs = 0;
-  const ci: CiSource = {
-    async next() {
-      const runId = `crash-${++runs}`;
-      const token = await issuer.github({ aud: cfg.url, run_id: runId }, { ttl: 900 });
-      const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
-      return { token, jti: payload.jti as string, runId };
-    },
-  };
+  const ci = ciSource(issuer, cfg.url);
   let broker: RunningBroker = startBroker(cfg);
   const results: RoundResult[] = [];
   try {
