@@ -122,6 +122,20 @@ export async function timeUntilOk(
   throw new Error(`${url} did not answer within ${limitMs} ms`);
 }
 
+/**
+ * CPU milliseconds (user + system, all threads) the process has used, from
+ * /proc (Linux; undefined elsewhere): the restart's own cost, apart from how
+ * busy the machine was.
+ */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in ticks of 10 ms (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
 /** SIGKILL, synchronously: called from inside an answer's callback, mid-load. */
 export function kill9(broker: RunningBroker): void {
   try {
