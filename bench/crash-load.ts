@@ -198,6 +198,11 @@ export async function loadRound(o: {
     return all[Math.floor(Math.random() * all.length)];
   };
 
+  const ancestorRevoking = (r: Received | undefined): boolean =>
+    r !== undefined &&
+    (ledger.revoking.has(r.jti) ||
+      (r.parentJti !== null && ancestorRevoking(ledger.received.get(r.parentJti))));
+
   async function narrow() {
     const parent = pickHeld();
     if (!parent) return exchange();
@@ -219,7 +224,8 @@ export async function loadRound(o: {
       answered('narrow');
       if (res.status === 200 && body.access_token) gotToken(body.access_token, parent.jti);
       // An ancestor's revocation may land first: then the parent is revoked and narrowing is refused.
-      else if (res.status === 400 && body.error === 'invalid_grant') narrowRefused++;
+      else if (res.status === 400 && body.error === 'invalid_grant' && ancestorRevoking(parent))
+        narrowRefused++;
       else ledger.unexpected.push(`narrowing answered ${res.status} ${body.error ?? ''}`);
     } catch (e) {
       unanswered('narrow', 'narrowing', e);

@@ -143,7 +143,10 @@ function printRound(round: number, r: RoundResult) {
   console.log(
     `round ${round}: SIGKILL at ${load.received} tokens received this round (${ms(load.loadMs)} of load${early})`,
   );
-  line(`in flight at the kill: ${kinds(load.inFlightAtKill)}`);
+  line(
+    `narrowings refused because an ancestor was being revoked: ${load.narrowRefused}; ` +
+      `in flight at the kill: ${kinds(load.inFlightAtKill)}`,
+  );
   line(`  of which answered anyway (already sent): ${kinds(load.answeredAfterKill)}`);
   line(
     `  never answered: CI ${file.inFlightIssued} issued + ${file.inFlightNotConsumed} not consumed` +
