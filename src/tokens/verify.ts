@@ -12,7 +12,8 @@ export interface OwnToken {
   row: IssuedToken;
 }
 
-const MAX_TOKEN_BYTES = 16 * 1024;
+/** The largest token /introspect, /revoke and narrowing read; the Minter signs none larger. */
+export const MAX_TOKEN_BYTES = 16 * 1024;
 
 /**
  * Verifies a token this broker issued: signature by one of our keys, `typ`
