@@ -4,6 +4,7 @@ import { nowSeconds } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import type { IssuedToken, Store } from '../store/types.js';
 import { formatDuration } from '../config/duration.js';
+import { parseCompactJws } from '../jws/compact.js';
 import type { KeyRing } from './keys.js';
 import type { Config } from '../config/compile.js';
 
@@ -28,6 +29,17 @@ export async function verifyOwnToken(
     throw new BrokerError(
       'token_too_large',
       'token is larger than 16 KiB: it is not a tokenbroker token',
+    );
+  }
+  // jose's decoder reads padding, whitespace and non-zero unused bits as the
+  // same bytes: each such re-spelling has its own SHA-256, so a denylist or
+  // cache keyed on the token would miss it. One token, one spelling.
+  try {
+    parseCompactJws(token);
+  } catch {
+    throw new BrokerError(
+      'token_invalid',
+      'token is not a compact JWT in canonical base64url: send the access_token this broker issued, unchanged (no spaces, newlines or padding)',
     );
   }
   let payload: JWTPayload;

@@ -6,6 +6,7 @@
  */
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Context, MiddlewareHandler } from 'hono';
+import { parseCompactJws } from '../jws/compact.js';
 import { anyCovers, parseScope } from '../policy/scope.js';
 
 export interface WorkspaceTokenOptions {
@@ -42,6 +43,9 @@ export class WorkspaceTokenError extends Error {
   }
 }
 
+/** The broker signs no token larger (its Minter refuses), so a larger one is not ours. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
 const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
 function keySet(uri: string, fetchImpl: typeof fetch | undefined) {
@@ -65,6 +69,17 @@ export async function verifyWorkspaceToken(
     );
   }
   const issuer = options.issuer.replace(/\/+$/, '');
+  // As strict as the broker: a re-spelled token (padding, whitespace, unused
+  // bits set) would verify under jose but hash differently in your caches.
+  try {
+    if (token.length > MAX_TOKEN_LENGTH) throw new RangeError('token too large');
+    parseCompactJws(token);
+  } catch {
+    throw new WorkspaceTokenError(
+      'invalid_token',
+      'token is not a tokenbroker token: those are compact JWTs in canonical base64url, at most 16 KiB',
+    );
+  }
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(
