@@ -54,7 +54,7 @@ export function checkScopes(scopes: readonly string[]): void {
   if (scopes.length > MAX_SCOPES) {
     throw new BrokerError(
       'invalid_scope',
-      `${scopes.length} scopes asked: at most ${MAX_SCOPES} fit in one token; ask for fewer with scope`,
+      `the token would carry ${scopes.length} scopes: at most ${MAX_SCOPES} fit in one token; ask for fewer with scope`,
     );
   }
   for (const s of scopes) {

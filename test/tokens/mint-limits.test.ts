@@ -126,6 +126,28 @@ describe('every token a request can produce is accepted back at /introspect and 
     }
   });
 
+  it('refuses, with advice, a request naming no scope when the policy grants more than 50', async () => {
+    const grant = Array.from({ length: MAX_SCOPES + 1 }, (_, i) => `read:models/acme/m${i}`);
+    const ci = await startCi({
+      policies: [
+        { name: 'wide', provider: 'github', match: { repository_id: '860122172' }, grant },
+      ],
+    });
+    try {
+      const res = await ci.exchange(await ci.github.github());
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: 'invalid_scope',
+        error_description:
+          'the token would carry 51 scopes: at most 50 fit in one token; ask for fewer with scope',
+      });
+      const fewer = await ci.exchange(await ci.github.github(), { scope: 'read:models/acme/m7' });
+      expect(fewer.status).toBe(200);
+    } finally {
+      await ci.close();
+    }
+  });
+
   it('refuses with a 400, and no token, when CI claims would make the token larger than 16 KiB', async () => {
     const ci = await startCi({
       policies: [
