@@ -85,7 +85,7 @@ export class Minter {
     if (token.length > MAX_TOKEN_BYTES) {
       throw new BrokerError(
         'invalid_request',
-        `the token would take ${token.length} bytes, more than the 16 KiB this broker accepts back: ask for fewer or shorter scopes`,
+        `the token would take ${token.length} bytes, more than the 16 KiB this broker accepts back: ask for fewer or shorter scopes (if one scope is already too many, the CI token's claims are too long: the operator can lower limits.max_claim_length)`,
         { detail: { token_bytes: token.length } },
       );
     }

@@ -16,6 +16,9 @@ export interface OwnToken {
 /** The largest token /introspect, /revoke and narrowing read; the Minter signs none larger. */
 export const MAX_TOKEN_BYTES = 16 * 1024;
 
+const NOT_A_JWT =
+  'token is not a valid signed JWT: send the access_token this broker issued, unchanged';
+
 /**
  * Verifies a token this broker issued: signature by one of our keys, `typ`
  * at+jwt, our issuer and audience, not expired, recorded, not revoked.
@@ -37,10 +40,7 @@ export async function verifyOwnToken(
   try {
     parseCompactJws(token);
   } catch {
-    throw new BrokerError(
-      'token_invalid',
-      'token is not a compact JWT in canonical base64url: send the access_token this broker issued, unchanged (no spaces, newlines or padding)',
-    );
+    throw new BrokerError('token_invalid', NOT_A_JWT);
   }
   let payload: JWTPayload;
   try {
@@ -107,8 +107,5 @@ export function describeJoseError(e: unknown, clock: Clock): BrokerError {
       'token signature does not verify: it was altered, or not issued by this broker',
     );
   }
-  return new BrokerError(
-    'token_invalid',
-    'token is not a valid signed JWT: send the access_token this broker issued, unchanged',
-  );
+  return new BrokerError('token_invalid', NOT_A_JWT);
 }
