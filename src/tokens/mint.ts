@@ -61,6 +61,9 @@ export class Minter {
   async mint(req: MintRequest): Promise<MintedToken> {
     const { store, keys, clock, issuer, audience } = this.deps;
     const signer = this.deps.crypto ?? webCryptoBackend;
+    if (req.scopes.length === 0) {
+      throw new BrokerError('invalid_scope', 'a token must carry a scope: ask for one with scope');
+    }
     checkScopes(req.scopes);
     const key = await keys.signingKey();
     const now = nowSeconds(clock);

@@ -40,6 +40,7 @@ describe('the Minter signs only scopes the broker accepts back', () => {
     ['a NUL', ['read:models/acme/\u0000']],
     ['a right-to-left override', ['read:models/acme/\u202etreb']],
     ['a space inside', ['read:models/acme/my bert']],
+    ['no scope at all', []],
     ['an empty scope', ['']],
     ['no permission', ['models/acme/bert']],
     ['an empty segment', ['read:models//bert']],
