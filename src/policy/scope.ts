@@ -11,6 +11,13 @@ import { compileGlob, globCovers } from './glob.js';
 const SCOPE = /^([a-z][a-z0-9_-]{0,31}|\*):([A-Za-z0-9._~@+=*/-]{1,200})$/;
 /** Bounds on a request, so that checking it is cheap and its audit row small. */
 export const MAX_SCOPES = 50;
+/**
+ * Bound on a token's `scope` claim (the scopes joined by spaces). 50 scopes
+ * of the longest form (233 characters) would take 11.7 KB, which with a CI
+ * token's claims no longer fits the 16 KiB the broker accepts back at
+ * /introspect and /revoke; 4 KiB is 50 scopes of 80 characters.
+ */
+export const MAX_SCOPE_CLAIM_LENGTH = 4096;
 
 export interface Scope {
   permission: string;
@@ -28,24 +35,39 @@ export function parseScope(text: string): Scope | undefined {
 export function scopeSyntaxProblem(text: string): string | undefined {
   return parseScope(text)
     ? undefined
-    : `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
+    : `${showText(text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
 }
 
 /** Splits a space-separated `scope` parameter, refusing malformed entries. */
 export function parseScopeParam(param: string | undefined): string[] | undefined {
   if (param === undefined || param.trim() === '') return undefined;
   const scopes = [...new Set(param.trim().split(/\s+/))];
+  checkScopes(scopes);
+  return scopes;
+}
+
+/**
+ * Refuses scopes a token cannot carry: outside the grammar, more than
+ * MAX_SCOPES, or longer than MAX_SCOPE_CLAIM_LENGTH together.
+ */
+export function checkScopes(scopes: readonly string[]): void {
   if (scopes.length > MAX_SCOPES) {
     throw new BrokerError(
       'invalid_scope',
-      `${scopes.length} scopes asked: at most ${MAX_SCOPES} fit in one token`,
+      `the token would carry ${scopes.length} scopes: at most ${MAX_SCOPES} fit in one token; ask for fewer with scope`,
     );
   }
   for (const s of scopes) {
     const problem = scopeSyntaxProblem(s);
     if (problem) throw new BrokerError('invalid_scope', problem);
   }
-  return scopes;
+  const length = scopes.join(' ').length;
+  if (length > MAX_SCOPE_CLAIM_LENGTH) {
+    throw new BrokerError(
+      'invalid_scope',
+      `the scopes take ${length} characters: at most ${MAX_SCOPE_CLAIM_LENGTH} fit in one token; ask for fewer with scope, or use a glob`,
+    );
+  }
 }
 
 /** Does `grant` (a pattern) cover `requested` (a scope, possibly a pattern)? */
@@ -63,21 +85,38 @@ export function anyCovers(grants: readonly string[], requested: string): boolean
 
 /**
  * Hugging Face names a repository `ns/name` (a model), `datasets/ns/name` or
- * `spaces/ns/name`; our scopes always spell the kind, `models/ns/name`.
+ * `spaces/ns/name`; our scopes always spell the kind, `models/ns/name`. The
+ * result is a resource of the scope grammar with no glob: it goes into a
+ * token's scope as it is.
  */
 export function normalizeResource(resource: string): string {
   const parts = resource.split('/');
-  const bad = () =>
-    new BrokerError(
+  const normalized =
+    parts.length === 2
+      ? `models/${resource}`
+      : parts.length === 3 && ['models', 'datasets', 'spaces'].includes(parts[0]!)
+        ? resource
+        : undefined;
+  if (normalized === undefined || normalized.includes('*') || !parseScope(`x:${normalized}`)) {
+    throw new BrokerError(
       'invalid_target',
-      `resource "${resource}" is not a repository: use ns/name for a model, datasets/ns/name or spaces/ns/name`,
+      `resource ${showText(resource)} is not a repository: use ns/name for a model, datasets/ns/name or spaces/ns/name, in letters, digits and ._~@+=- (no wildcard, at most 200 characters with the kind)`,
     );
-  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('*') || /\s|:/.test(p))) {
-    throw bad();
   }
-  if (parts.length === 2) return `models/${resource}`;
-  if (parts.length === 3 && ['models', 'datasets', 'spaces'].includes(parts[0]!)) return resource;
-  throw bad();
+  return normalized;
+}
+
+/**
+ * Caller text for an error message: quoted, cut short, and with every
+ * character outside printable ASCII written as \uXXXX, so that no control
+ * or bidirectional character reaches a terminal or a page.
+ */
+export function showText(text: string, max = 80): string {
+  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
+  const escaped = cut.replace(/[^\x20-\x7e]|["\\]/g, (ch) =>
+    ch === '"' || ch === '\\' ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `"${escaped}"`;
 }
 
 /**

@@ -2,7 +2,9 @@ import type { Clock } from '../clock.js';
 import { nowSeconds } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import type { AuditEvent, IssuedToken, Store, TokenSource } from '../store/types.js';
+import { checkScopes } from '../policy/scope.js';
 import { randomId } from './crypto.js';
+import { MAX_TOKEN_BYTES } from './verify.js';
 import { webCryptoBackend, type CryptoBackend } from '../jws/backend.js';
 import type { KeyRing } from './keys.js';
 
@@ -39,6 +41,10 @@ export interface MintedToken {
  * Signs RFC 9068 access tokens. A token leaves this function only after its
  * row and its audit row are committed: if the write fails, the caller gets an
  * error and the signed token is thrown away.
+ *
+ * Every token passes here, so this is also the last check that a token is one
+ * the broker accepts back: scopes in the grammar and within the limits, and
+ * the token within the 16 KiB that /introspect and /revoke read.
  */
 export class Minter {
   constructor(
@@ -55,6 +61,10 @@ export class Minter {
   async mint(req: MintRequest): Promise<MintedToken> {
     const { store, keys, clock, issuer, audience } = this.deps;
     const signer = this.deps.crypto ?? webCryptoBackend;
+    if (req.scopes.length === 0) {
+      throw new BrokerError('invalid_scope', 'a token must carry a scope: ask for one with scope');
+    }
+    checkScopes(req.scopes);
     const key = await keys.signingKey();
     const now = nowSeconds(clock);
     const exp = now + req.ttlSeconds;
@@ -75,6 +85,13 @@ export class Minter {
       },
       key,
     );
+    if (token.length > MAX_TOKEN_BYTES) {
+      throw new BrokerError(
+        'invalid_request',
+        `the token would take ${token.length} bytes, more than the 16 KiB this broker accepts back: ask for fewer or shorter scopes (if one scope is already too many, the CI token's claims are too long: the operator can lower limits.max_claim_length)`,
+        { detail: { token_bytes: token.length } },
+      );
+    }
     const row: IssuedToken = {
       jti,
       subject: req.subject,

@@ -4,6 +4,7 @@ import { nowSeconds } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import type { IssuedToken, Store } from '../store/types.js';
 import { formatDuration } from '../config/duration.js';
+import { parseCompactJws } from '../jws/compact.js';
 import type { KeyRing } from './keys.js';
 import type { Config } from '../config/compile.js';
 
@@ -12,7 +13,11 @@ export interface OwnToken {
   row: IssuedToken;
 }
 
-const MAX_TOKEN_BYTES = 16 * 1024;
+/** The largest token /introspect, /revoke and narrowing read; the Minter signs none larger. */
+export const MAX_TOKEN_BYTES = 16 * 1024;
+
+const NOT_A_JWT =
+  'token is not a valid signed JWT: send the access_token this broker issued, unchanged';
 
 /**
  * Verifies a token this broker issued: signature by one of our keys, `typ`
@@ -28,6 +33,14 @@ export async function verifyOwnToken(
       'token_too_large',
       'token is larger than 16 KiB: it is not a tokenbroker token',
     );
+  }
+  // jose's decoder reads padding, whitespace and non-zero unused bits as the
+  // same bytes: each such re-spelling has its own SHA-256, so a denylist or
+  // cache keyed on the token would miss it. One token, one spelling.
+  try {
+    parseCompactJws(token);
+  } catch {
+    throw new BrokerError('token_invalid', NOT_A_JWT);
   }
   let payload: JWTPayload;
   try {
@@ -94,8 +107,5 @@ export function describeJoseError(e: unknown, clock: Clock): BrokerError {
       'token signature does not verify: it was altered, or not issued by this broker',
     );
   }
-  return new BrokerError(
-    'token_invalid',
-    'token is not a valid signed JWT: send the access_token this broker issued, unchanged',
-  );
+  return new BrokerError('token_invalid', NOT_A_JWT);
 }

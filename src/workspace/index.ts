@@ -6,7 +6,8 @@
  */
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Context, MiddlewareHandler } from 'hono';
-import { anyCovers, parseScope } from '../policy/scope.js';
+import { parseCompactJws } from '../jws/compact.js';
+import { anyCovers, parseScope, showText } from '../policy/scope.js';
 
 export interface WorkspaceTokenOptions {
   /** The broker's issuer URL, exactly as in its config. */
@@ -42,6 +43,9 @@ export class WorkspaceTokenError extends Error {
   }
 }
 
+/** The broker signs no token larger (its Minter refuses), so a larger one is not ours. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
 const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
 function keySet(uri: string, fetchImpl: typeof fetch | undefined) {
@@ -58,13 +62,20 @@ export async function verifyWorkspaceToken(
   token: string,
   options: WorkspaceTokenOptions,
 ): Promise<WorkspaceToken> {
-  const needed = parseScope(options.scope);
-  if (!needed || needed.resource.includes('*')) {
-    throw new TypeError(
-      `scope ${JSON.stringify(options.scope)} must be permission:resource with no wildcard`,
+  const problem = neededScopeProblem(options.scope);
+  if (problem) throw new TypeError(`verifyWorkspaceToken: ${problem}`);
+  const issuer = options.issuer.replace(/\/+$/, '');
+  // As strict as the broker: a re-spelled token (padding, whitespace, unused
+  // bits set) would verify under jose but hash differently in your caches.
+  try {
+    if (token.length > MAX_TOKEN_LENGTH) throw new RangeError('token too large');
+    parseCompactJws(token);
+  } catch {
+    throw new WorkspaceTokenError(
+      'invalid_token',
+      'token is not a tokenbroker token: those are compact JWTs in canonical base64url, at most 16 KiB',
     );
   }
-  const issuer = options.issuer.replace(/\/+$/, '');
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(
@@ -98,19 +109,51 @@ export async function verifyWorkspaceToken(
 }
 
 /**
+ * Why `scope` cannot be what a call needs, or undefined: it must be one
+ * scope of the broker's grammar, with no wildcard (a call acts on one thing).
+ */
+function neededScopeProblem(scope: unknown): string | undefined {
+  if (typeof scope !== 'string') return 'the scope must be a string, permission:resource';
+  const needed = parseScope(scope);
+  if (needed && !needed.resource.includes('*')) return undefined;
+  return `scope ${showText(scope)} must be permission:resource with no wildcard, e.g. write:models/acme/bert`;
+}
+
+/** An RFC 7235 quoted-string: printable ASCII, quotes and backslashes escaped. */
+function quoted(text: string): string {
+  return `"${text.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&')}"`;
+}
+
+const BAD_PATH =
+  'the path names no resource a token can grant: resources are letters, digits and ._~@+=- in segments separated by /, at most 200 characters, with no wildcard; fix the URL';
+
+/**
  * Hono middleware: `app.use('/api/models/:ns/:name/*', requireWorkspaceToken({ ..., scope: (c) =>
  * `write:models/${c.req.param('ns')}/${c.req.param('name')}` }))`. The verified token is `c.get('workspaceToken')`.
+ *
+ * A constant `scope` outside the grammar is your bug: a TypeError here. A scope
+ * built from the request that falls outside it (`*`, `%20`, `é`, `:`, over 200
+ * characters in a route parameter) is the caller's: 400 invalid_request, before
+ * the token is looked at, since no token can grant a resource with no name.
  */
 export function requireWorkspaceToken(
   options: Omit<WorkspaceTokenOptions, 'scope'> & { scope: string | ((c: Context) => string) },
 ): MiddlewareHandler {
   if (!options.issuer || !options.audience)
     throw new TypeError('requireWorkspaceToken: issuer and audience are required');
+  if (typeof options.scope !== 'function') {
+    const problem = neededScopeProblem(options.scope);
+    if (problem) throw new TypeError(`requireWorkspaceToken: ${problem}`);
+  }
   return async function workspaceToken(c, next) {
-    const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
     const scope = typeof options.scope === 'function' ? options.scope(c) : options.scope;
-    const challenge = (code: string, desc: string) =>
-      `Bearer realm="workspace", error="${code}", error_description="${desc}", scope="${scope}"`;
+    const refuse = (code: string, desc: string, status: 400 | 401 | 403, withScope: boolean) => {
+      const challenge = `Bearer realm="workspace", error=${quoted(code)}, error_description=${quoted(desc)}`;
+      c.header('WWW-Authenticate', withScope ? `${challenge}, scope=${quoted(scope)}` : challenge);
+      return c.json({ error: code, error_description: desc }, status);
+    };
+    if (neededScopeProblem(scope)) return refuse('invalid_request', BAD_PATH, 400, false);
+    const m = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(c.req.header('authorization') ?? '');
     if (!m) {
       c.header('WWW-Authenticate', 'Bearer realm="workspace"');
       return c.json(
@@ -125,8 +168,7 @@ export function requireWorkspaceToken(
       );
     } catch (e) {
       if (!(e instanceof WorkspaceTokenError)) throw e;
-      c.header('WWW-Authenticate', challenge(e.code, e.message));
-      return c.json({ error: e.code, error_description: e.message }, e.status);
+      return refuse(e.code, e.message, e.status, true);
     }
     await next();
   };

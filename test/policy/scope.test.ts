@@ -60,7 +60,7 @@ describe('scopes', () => {
 
   it('refuses more than 50 scopes in one request', () => {
     const many = Array.from({ length: 51 }, (_, i) => `read:models/a/m${i}`).join(' ');
-    expect(() => parseScopeParam(many)).toThrow('51 scopes asked: at most 50 fit in one token');
+    expect(() => parseScopeParam(many)).toThrow('51 scopes: at most 50 fit in one token');
   });
 
   it('decides coverage of adversarial globs without backtracking', () => {
