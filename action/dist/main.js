@@ -534,7 +534,15 @@ function parseScope(text) {
   return { permission: m[1], resource: m[2] };
 }
 function scopeSyntaxProblem(text) {
-  return parseScope(text) ? void 0 : `${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
+  return parseScope(text) ? void 0 : `${showText(text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
+}
+function showText(text, max = 80) {
+  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
+  const escaped = cut.replace(
+    /[^\x20-\x7e]|["\\]/g,
+    (ch) => ch === '"' || ch === "\\" ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`
+  );
+  return `"${escaped}"`;
 }
 
 // src/exchange/request.ts
@@ -900,6 +908,25 @@ function decodeJwt(jwt) {
   return claimsSet;
 }
 
+// src/text/terminal.ts
+var UNSAFE = (
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}\ud800-\udfff]/gu
+);
+var NAMED = { "\n": "\\n", "\r": "\\r", "	": "\\t" };
+function visible(ch) {
+  const named = NAMED[ch];
+  if (named) return named;
+  const cp = ch.codePointAt(0);
+  return cp < 256 ? `\\x${cp.toString(16).padStart(2, "0")}` : `\\u{${cp.toString(16)}}`;
+}
+function escapeForTerminal(text, { multiline = false } = {}) {
+  return text.replace(
+    UNSAFE,
+    (ch) => multiline && (ch === "\n" || ch === "	") ? ch : visible(ch)
+  );
+}
+
 // src/client/claims.ts
 var SHOWN = [
   "iss",
@@ -941,7 +968,9 @@ function describeClaims(claims) {
       if (key === "environment" && github) parts.push("environment=(none)");
       continue;
     }
-    parts.push(`${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
+    parts.push(
+      `${key}=${escapeForTerminal(typeof value === "string" ? value : JSON.stringify(value))}`
+    );
   }
   return parts.join(", ");
 }

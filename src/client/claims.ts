@@ -1,5 +1,6 @@
 import { decodeJwt } from 'jose';
 import type { ClientError } from './errors.js';
+import { escapeForTerminal } from '../text/terminal.js';
 
 /**
  * The claims of a CI token that a trust policy matches on and that are not
@@ -49,7 +50,10 @@ export function describeClaims(claims: Record<string, unknown>): string {
       if (key === 'environment' && github) parts.push('environment=(none)');
       continue;
     }
-    parts.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+    // Shown in a CI log: a claim must not start a line of its own (a workflow command) or drive the terminal.
+    parts.push(
+      `${key}=${escapeForTerminal(typeof value === 'string' ? value : JSON.stringify(value))}`,
+    );
   }
   return parts.join(', ');
 }

@@ -27,6 +27,14 @@ describe('the claims shown on a refusal', () => {
     );
   });
 
+  it('shows a claim that holds a newline or a terminal escape escaped, so it cannot start a line', () => {
+    const shown = describeClaims({
+      ref: 'refs/heads/x\n::add-mask::\u001b[2J',
+      workflow: 'w\u202e',
+    });
+    expect(shown).toBe('ref=refs/heads/x\\n::add-mask::\\x1b[2J, workflow=w\\u{202e}');
+  });
+
   it('reads a JWT payload with non-ASCII text, and nothing from a non-JWT', () => {
     const payload = Buffer.from(JSON.stringify({ workflow: 'Déploiement ✓' })).toString(
       'base64url',

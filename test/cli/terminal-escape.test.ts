@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ManualClock } from '../../src/clock.js';
 import { jsonLogger } from '../../src/log.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
 import { escapeForTerminal, jsonForTerminal } from '../../src/text/terminal.js';
 import { CI_POLICIES } from '../helpers/ci.js';
 import {
@@ -276,6 +277,7 @@ describe('the other commands', () => {
 
   it('revoke and keys show a hostile jti or subject escaped', async () => {
     writeConfig();
+    await new SqliteStore(join(dir, 'tokenbroker.db')).close(); // the broker's database exists
     let r = await runCli(['revoke', '--jti', `j${EVIL}`], { cwd: dir, env });
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(RAW);
