@@ -31,6 +31,7 @@ const LEVELS: Clip[] = [
   { text: 64, items: 16 },
   { text: 32, items: 8 },
   { text: 16, items: 4 },
+  { text: 8, items: 4 },
 ];
 
 /** `text` cut to `max` characters, the cut said in the text itself. */
@@ -83,8 +84,9 @@ export function boundDenial(row: AuditEvent, budget: number): AuditEvent {
     const shaped = shape(row, level);
     if (size(shaped) <= budget) return shaped;
   }
-  // Only a config with very many long policy names gets here.
-  const last = shape(row, LEVELS.at(-1)!);
+  // Only pathological rows get here: long columns of characters JSON escapes
+  // to six bytes each, or a config with very many long policy names.
+  const last = shape(row, { text: 4, items: 4 });
   return { ...last, detail: { truncated: 'the refusal detail was too large to keep' } };
 }
 
