@@ -66,7 +66,7 @@ export async function explainCommand(
   const provider = config.ci.providers.find((p) => p.issuer === claims.iss);
   let matched: string[] = [];
   if (provider) {
-    const results = evaluatePolicies(config.ci.policies, provider.name, claims);
+    const results = evaluatePolicies(config.ci.policies, provider.name, claims, { every: true });
     out.push(
       '',
       `Trust policies of provider ${provider.name}${verified ? '' : ' (evaluated on the unverified claims)'}`,

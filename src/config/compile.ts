@@ -1,7 +1,7 @@
 import type { RawConfig } from './schema.js';
 import { providerKind } from './schema.js';
 import { compileCondition, type Condition, type MatcherSpec } from '../policy/match.js';
-import type { ProviderKind } from '../policy/pins.js';
+import { PIN_CLAIMS, type ProviderKind } from '../policy/pins.js';
 import { foldEmailCondition } from '../saml/email.js';
 
 /** The config as the app uses it: parsed once, durations in seconds, matchers compiled. */
@@ -161,11 +161,32 @@ export interface Limits {
   maxClaimLength: number;
 }
 
-const conditions = (m: Record<string, MatcherSpec>): Condition[] =>
-  Object.entries(m).map(([claim, spec]) => compileCondition(claim, spec));
+/**
+ * Conditions in the order they are evaluated: the project pins first, so a
+ * token from another project is turned away by one exact or prefix compare
+ * before any other matcher reads its claims.
+ */
+function conditions(
+  m: Record<string, MatcherSpec>,
+  maxClaimLength: number,
+  pins: readonly string[] = [],
+): Condition[] {
+  const rank = (claim: string) => (pins.includes(claim) ? pins.indexOf(claim) : pins.length);
+  return Object.entries(m)
+    .map(([claim, spec]) => compileCondition(claim, spec, maxClaimLength))
+    .sort((a, b) => rank(a.claim) - rank(b.claim));
+}
 
 export function compileConfig(raw: RawConfig): Config {
   const issuer = raw.issuer.replace(/\/+$/, '');
+  const maxClaim = raw.limits.max_claim_length;
+  const kinds = new Map(
+    (raw.ci?.providers ?? []).map((p) => [p.name, providerKind(p.issuer, p.kind)]),
+  );
+  const pinsOf = (provider: string) => {
+    const kind = kinds.get(provider);
+    return kind ? PIN_CLAIMS[kind] : [];
+  };
   return {
     issuer,
     listen: raw.listen,
@@ -195,7 +216,11 @@ export function compileConfig(raw: RawConfig): Config {
       policies: (raw.ci?.policies ?? []).map((p) => ({
         name: p.name,
         provider: p.provider,
-        conditions: conditions(p.match as Record<string, MatcherSpec>),
+        conditions: conditions(
+          p.match as Record<string, MatcherSpec>,
+          maxClaim,
+          pinsOf(p.provider),
+        ),
         grant: p.grant,
         maxTtl: p.max_ttl,
       })),
@@ -206,7 +231,7 @@ export function compileConfig(raw: RawConfig): Config {
       sessionIdleTimeout: raw.sso.session_idle_timeout,
       roles: raw.sso.roles.map((r) => ({
         name: r.name,
-        conditions: conditions(foldEmailCondition(r.when as Record<string, MatcherSpec>)),
+        conditions: conditions(foldEmailCondition(r.when as Record<string, MatcherSpec>), maxClaim),
         grant: r.grant,
         maxTtl: r.max_ttl,
       })),

@@ -1,6 +1,7 @@
 import { BrokerError } from '../errors.js';
-import { ciIdentity, describeIdentity } from '../oidc/identity.js';
-import { evaluatePolicies } from '../policy/evaluate.js';
+import { ciIdentity, describeIdentity, type CiIdentity } from '../oidc/identity.js';
+import { clipText } from './denial-audit.js';
+import { evaluatePolicies, type EvaluatedPolicy } from '../policy/evaluate.js';
 import { decideScopes } from '../policy/grants.js';
 import type { MintedToken } from '../tokens/mint.js';
 import type { ExchangeContext } from './context.js';
@@ -28,7 +29,7 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
       'no_policy_matched',
       `no trust policy matched: ${describeIdentity(provider, identity, claims.sub)}`,
       {
-        detail: { policies: results.map(({ source: _, ...r }) => r) },
+        detail: refusalDetail(identity, claims, results),
       },
     );
   }
@@ -75,4 +76,39 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
           },
     audit: { ...ctx.request, source: 'ci', policy, detail: ctx.auditFields.detail },
   });
+}
+
+/** Policies detailed in a refusal's audit row; the rest are counted. */
+const DETAILED_POLICIES = 20;
+/** A claim's value in that detail: enough to tell a typo from an attack. */
+const SHOWN_VALUE = 96;
+
+/**
+ * Per policy, each condition's outcome: the one that failed with what it
+ * expected and the token's value (cut), those that held by name, those
+ * never run after the failure as skipped. Any repository's token costs a
+ * bounded row, and the identity is cut the same way.
+ */
+function refusalDetail(
+  identity: CiIdentity,
+  claims: Record<string, unknown>,
+  results: readonly EvaluatedPolicy[],
+): Record<string, unknown> {
+  const policies = results.slice(0, DETAILED_POLICIES).map((r) => ({
+    policy: r.policy,
+    conditions: r.conditions.map((c) => {
+      if (c.skipped) return { claim: c.claim, matched: false, skipped: true };
+      if (c.matched) return { claim: c.claim, matched: true };
+      // A string claim is cut here, with its true length; other values come cut by showJson.
+      const value = Object.hasOwn(claims, c.claim) ? claims[c.claim] : undefined;
+      const full = typeof value === 'string' ? JSON.stringify(value) : c.actual;
+      const actual = full === undefined ? undefined : clipText(full, SHOWN_VALUE);
+      return { claim: c.claim, expected: c.expected, actual, matched: false };
+    }),
+  }));
+  const ci = Object.fromEntries(
+    Object.entries(identity).map(([k, v]) => [k, clipText(String(v), SHOWN_VALUE)]),
+  );
+  const more = results.length - policies.length;
+  return more > 0 ? { ci, policies, more_policies: more } : { ci, policies };
 }

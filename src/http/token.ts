@@ -4,14 +4,22 @@ import { nowSeconds } from '../clock.js';
 import { downscope } from '../exchange/downscope.js';
 import { ciExchange } from '../exchange/ci.js';
 import type { ExchangeContext } from '../exchange/context.js';
-import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE, parseExchangeRequest } from '../exchange/request.js';
+import {
+  GRANT_TOKEN_EXCHANGE,
+  TOKEN_TYPE,
+  parseExchangeRequest,
+  type ExchangeRequest,
+} from '../exchange/request.js';
+import type { AuditEvent } from '../store/types.js';
 import { sha256Hex } from '../tokens/crypto.js';
 import type { AppDeps } from '../app.js';
+import { DENIAL_BUDGET, RepeatedDenials, boundDenial } from '../exchange/denial-audit.js';
 import { readParams } from './params.js';
 import { noStore, requestInfo } from './respond.js';
 
 /** POST /token and POST /oauth/token. */
 export function tokenHandler(deps: AppDeps) {
+  const repeats = new RepeatedDenials();
   return async function token(c: Context): Promise<Response> {
     const request = requestInfo(c, deps);
     await deps.rateLimits?.client(request.clientAddress);
@@ -40,24 +48,55 @@ export function tokenHandler(deps: AppDeps) {
       });
     } catch (e) {
       if (isBrokerError(e) && e.status < 500 && e.code !== 'rate_limited') {
-        await deps.store.appendAudit({
-          time: nowSeconds(deps.clock),
-          event: 'token.denied',
-          outcome: 'denied',
-          subject: ctx.auditFields.subject ?? null,
-          source:
-            ctx.auditFields.source ??
-            (req.subjectTokenType === TOKEN_TYPE.accessToken ? 'exchange' : 'ci'),
-          policy: ctx.auditFields.policy ?? null,
-          scopes: req.scopes ?? null,
-          reason: `${e.code}: ${e.message}`,
-          clientAddress: ctx.request.clientAddress,
-          userAgent: ctx.request.userAgent,
-          tokenSha256: await sha256Hex(req.subjectToken),
-          detail: { ...ctx.auditFields.detail, ...e.detail },
-        });
+        await deps.store.appendAudit(await denialRow(deps, ctx, req, e, repeats));
       }
       throw e;
     }
   };
+}
+
+/**
+ * The `token.denied` row, bounded: about 1 KiB for a request that proved
+ * nothing, a few KiB of per-policy detail for a validly signed token, and a
+ * small counted row for each repeat of an identical refusal.
+ */
+async function denialRow(
+  deps: AppDeps,
+  ctx: ExchangeContext,
+  req: ExchangeRequest,
+  e: BrokerError,
+  repeats: RepeatedDenials,
+): Promise<AuditEvent> {
+  const time = nowSeconds(deps.clock);
+  const tokenSha256 = await sha256Hex(req.subjectToken);
+  const reason = `${e.code}: ${e.message}`;
+  const row: AuditEvent = {
+    time,
+    event: 'token.denied',
+    outcome: 'denied',
+    subject: ctx.auditFields.subject ?? null,
+    source:
+      ctx.auditFields.source ??
+      (req.subjectTokenType === TOKEN_TYPE.accessToken ? 'exchange' : 'ci'),
+    policy: ctx.auditFields.policy ?? null,
+    scopes: req.scopes ?? null,
+    reason,
+    clientAddress: ctx.request.clientAddress,
+    userAgent: ctx.request.userAgent,
+    tokenSha256,
+    detail: { ...ctx.auditFields.detail, ...e.detail },
+  };
+  const key = await sha256Hex(`${tokenSha256}\n${reason}\n${(req.scopes ?? []).join(' ')}`);
+  const repeat = repeats.note(key, time);
+  if (repeat) {
+    return boundDenial(
+      {
+        ...row,
+        scopes: req.scopes ? [`…[${req.scopes.length} scopes, as in the first]`] : null,
+        detail: { repeat: repeat.count, first_time: repeat.first },
+      },
+      DENIAL_BUDGET.anonymous,
+    );
+  }
+  return boundDenial(row, row.subject ? DENIAL_BUDGET.signed : DENIAL_BUDGET.anonymous);
 }

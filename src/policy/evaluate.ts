@@ -8,6 +8,11 @@ export interface ConditionResult {
   /** The token's value, as JSON; undefined when the claim is missing. */
   actual: string | undefined;
   matched: boolean;
+  /**
+   * True when an earlier condition of the policy had already failed, so this
+   * one was never run: it is reported, not decided.
+   */
+  skipped?: true;
 }
 
 export interface PolicyResult {
@@ -21,32 +26,50 @@ export interface EvaluatedPolicy extends PolicyResult {
   source: Policy;
 }
 
+export interface EvaluateOptions {
+  /**
+   * Run every condition even after one failed, for `explain`, which shows an
+   * operator the whole picture of one token. The token endpoint never does:
+   * a token from another project must not reach the other matchers at all.
+   */
+  every?: boolean;
+}
+
+/**
+ * The conditions in order (the compiler puts a policy's project pins first),
+ * stopping at the first that fails: each compare is linear in a claim capped
+ * at `limits.max_claim_length`, and a failed pin ends the policy.
+ */
 export function evaluateConditions(
   conditions: readonly Condition[],
   claims: Record<string, unknown>,
+  options: EvaluateOptions = {},
 ): ConditionResult[] {
+  let failed = false;
   return conditions.map((c) => {
     // Own members only: a condition on `constructor` must not see Object's.
     const value = Object.hasOwn(claims, c.claim) ? claims[c.claim] : undefined;
-    return {
-      claim: c.claim,
-      expected: c.expected,
-      actual: value === undefined ? undefined : showJson(value),
-      matched: value !== undefined && c.test(value),
-    };
+    const actual = value === undefined ? undefined : showJson(value);
+    if (failed && !options.every) {
+      return { claim: c.claim, expected: c.expected, actual, matched: false, skipped: true };
+    }
+    const matched = value !== undefined && c.test(value);
+    failed ||= !matched;
+    return { claim: c.claim, expected: c.expected, actual, matched };
   });
 }
 
-/** Every policy of the token's provider, each with every condition's outcome. */
+/** Every policy of the token's provider, each with its conditions' outcomes. */
 export function evaluatePolicies(
   policies: readonly Policy[],
   provider: string,
   claims: Record<string, unknown>,
+  options: EvaluateOptions = {},
 ): EvaluatedPolicy[] {
   return policies
     .filter((p) => p.provider === provider)
     .map((p) => {
-      const conditions = evaluateConditions(p.conditions, claims);
+      const conditions = evaluateConditions(p.conditions, claims, options);
       return { policy: p.name, matched: conditions.every((c) => c.matched), conditions, source: p };
     });
 }

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { compileGlob, isGlob } from './glob.js';
 
 /**
@@ -14,17 +15,30 @@ export interface Condition {
   test(value: unknown): boolean;
 }
 
+/** What a claim may cost: longer values never match, so no matcher reads more. */
+export const DEFAULT_MAX_CLAIM_LENGTH = 1024;
+
 type Alternative = { text: string; test: (s: string) => boolean };
+
+/**
+ * Regexes run on RE2JS, an automaton in plain JavaScript (Workers run it too)
+ * whose time is linear in the claim whatever the pattern: a claim comes from
+ * any token the provider signs, and `(a+-?)+` on V8's backtracking engine
+ * doubles its time with every character.
+ */
+function compileRegex(source: string): RE2JS {
+  // Anchored whatever the author wrote: `acme/.*` must not match `evil/acme/x`.
+  return RE2JS.compile(`^(?:${source})$`);
+}
 
 function compileAlternative(spec: string | { regex: string }): Alternative {
   if (typeof spec === 'string') {
     if (!isGlob(spec)) return { text: JSON.stringify(spec), test: (s) => s === spec };
-    const re = compileGlob(spec);
-    return { text: `glob ${JSON.stringify(spec)}`, test: (s) => re.test(s) };
+    const glob = compileGlob(spec);
+    return { text: `glob ${JSON.stringify(spec)}`, test: (s) => glob.test(s) };
   }
-  // Anchored whatever the author wrote: `acme/.*` must not match `evil/acme/x`.
-  const re = new RegExp(`^(?:${spec.regex})$`);
-  return { text: `regex /${spec.regex}/`, test: (s) => re.test(s) };
+  const re = compileRegex(spec.regex);
+  return { text: `regex /${spec.regex}/`, test: (s) => re.matches(s) };
 }
 
 /**
@@ -38,25 +52,43 @@ export function claimAsString(value: unknown): string | undefined {
   return undefined;
 }
 
-export function compileCondition(claim: string, spec: MatcherSpec): Condition {
+export function compileCondition(
+  claim: string,
+  spec: MatcherSpec,
+  maxClaimLength = DEFAULT_MAX_CLAIM_LENGTH,
+): Condition {
   const alts = (Array.isArray(spec) ? spec : [spec]).map(compileAlternative);
   return {
     claim,
     expected: alts.length === 1 ? alts[0]!.text : `any of ${alts.map((a) => a.text).join(', ')}`,
     test(value) {
       const s = claimAsString(value);
-      return s !== undefined && alts.some((a) => a.test(s));
+      return s !== undefined && s.length <= maxClaimLength && alts.some((a) => a.test(s));
     },
   };
 }
 
-/** Throws a SyntaxError with the engine's words when a regex does not compile. */
+/**
+ * Why a regex cannot be used, or undefined. It must mean the same in
+ * JavaScript's syntax (what authors test with) and run on the linear engine,
+ * which has no lookaround or backreferences.
+ */
 export function regexProblem(source: string): string | undefined {
   try {
     new RegExp(`^(?:${source})$`);
-    return undefined;
   } catch (e) {
     return `invalid regex /${source}/: ${(e as Error).message}`;
+  }
+  try {
+    compileRegex(source);
+    return undefined;
+  } catch (e) {
+    const why = /\(\?<?[=!]/.test(source)
+      ? 'lookahead and lookbehind ((?=, (?!, (?<=, (?<!) are not supported'
+      : /\\([1-9]|k<)/.test(source)
+        ? 'backreferences (\\1, \\k<name>) are not supported'
+        : (e as Error).message.replace(/^error parsing regexp: /, '');
+    return `regex /${source}/ cannot run on the broker's linear-time engine (RE2 syntax): ${why}; rewrite it without that construct (a list of exact values, globs or simpler regexes often says the same)`;
   }
 }
 
