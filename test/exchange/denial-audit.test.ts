@@ -3,10 +3,10 @@ import type { StoredAuditEvent } from '../../src/store/types.js';
 import { EXCHANGE, form } from '../helpers/broker.js';
 import { startCi, type CiSetup } from '../helpers/ci.js';
 
-// Fifty scopes of 200 characters, the most a request may ask for.
+// Fifty scopes of 80 characters: the most a request may ask for (50 scopes, 4096 characters together).
 const SCOPES = Array.from(
   { length: 50 },
-  (_, i) => `read:models/acme/${String(i).padStart(2, '0')}${'x'.repeat(181)}`,
+  (_, i) => `read:models/acme/${String(i).padStart(2, '0')}${'x'.repeat(61)}`,
 );
 const LONG_UA = 'curl/8 '.repeat(600);
 
