@@ -78,8 +78,12 @@ export async function explainCommand(
         `  ${r.matched ? 'MATCH' : 'no   '} ${r.policy}${r.matched ? `  grants ${grant}` : ''}`,
       );
       for (const c of r.conditions) {
+        const why =
+          c.tooLong === undefined
+            ? `token has ${c.actual ?? '(no such claim)'}`
+            : `the token's value is ${c.tooLong} characters, over limits.max_claim_length (${config.limits.maxClaimLength}), so it never matches`;
         out.push(
-          `        ${c.matched ? 'ok  ' : 'FAIL'} ${c.claim}: expected ${c.expected}, token has ${c.actual ?? '(no such claim)'}`,
+          `        ${c.matched ? 'ok  ' : 'FAIL'} ${c.claim}: expected ${c.expected}, ${why}`,
         );
       }
     }

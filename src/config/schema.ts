@@ -286,9 +286,12 @@ export const rawConfigSchema = z
         request_timeout: lifetime.default(30),
         max_claim_length: z
           .number({ message: 'expected a number of characters, e.g. 1024' })
-          .int()
-          .min(1)
-          .max(65536)
+          .int({ message: 'expected a whole number of characters, e.g. 1024' })
+          .min(1, { message: 'expected at least 1 character' })
+          .max(65536, {
+            message:
+              'expected at most 65536: a CI token is at most 16 KiB, and every compared claim costs up to this much',
+          })
           .default(1024),
       })
       .default({ request_timeout: 30, max_claim_length: 1024 }),

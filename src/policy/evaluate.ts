@@ -1,6 +1,6 @@
 import { showJson } from '../jws/compact.js';
 import type { Policy } from '../config/compile.js';
-import type { Condition } from './match.js';
+import { claimAsString, type Condition } from './match.js';
 
 export interface ConditionResult {
   claim: string;
@@ -13,6 +13,8 @@ export interface ConditionResult {
    * one was never run: it is reported, not decided.
    */
   skipped?: true;
+  /** The claim's length when it is over the condition's cap, so it could not match. */
+  tooLong?: number;
 }
 
 export interface PolicyResult {
@@ -55,6 +57,10 @@ export function evaluateConditions(
     }
     const matched = value !== undefined && c.test(value);
     failed ||= !matched;
+    const length = claimAsString(value)?.length ?? 0;
+    if (!matched && length > c.maxLength) {
+      return { claim: c.claim, expected: c.expected, actual, matched, tooLong: length };
+    }
     return { claim: c.claim, expected: c.expected, actual, matched };
   });
 }

@@ -12,6 +12,8 @@ export interface Condition {
   claim: string;
   /** The matcher as written in config, for `explain` and audit detail. */
   expected: string;
+  /** Longer claims never match (limits.max_claim_length). */
+  maxLength: number;
   test(value: unknown): boolean;
 }
 
@@ -61,6 +63,7 @@ export function compileCondition(
   return {
     claim,
     expected: alts.length === 1 ? alts[0]!.text : `any of ${alts.map((a) => a.text).join(', ')}`,
+    maxLength: maxClaimLength,
     test(value) {
       const s = claimAsString(value);
       return s !== undefined && s.length <= maxClaimLength && alts.some((a) => a.test(s));

@@ -66,6 +66,15 @@ describe('tokenbroker explain', () => {
     expect(r.stderr).toContain('the broker would refuse this token');
   });
 
+  it('says a claim over limits.max_claim_length can never match, rather than a bare FAIL', async () => {
+    const ref = `refs/tags/v${'1.'.repeat(600)}0`;
+    const r = await runCli(['explain', '--token', await issuer.github({ ref })], { cwd: dir, env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      `FAIL ref: expected any of "refs/heads/main", glob "refs/tags/v*", the token's value is ${ref.length} characters, over limits.max_claim_length (1024), so it never matches`,
+    );
+  });
+
   it('explains an expired token, and accepts it with --now in its lifetime', async () => {
     const iat = Math.floor(Date.now() / 1000) - 7200;
     const token = await issuer.github({}, { now: iat });

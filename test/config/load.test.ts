@@ -255,6 +255,18 @@ describe('config loading', () => {
       'rate_limit.per_client',
       'expected requests/window such as 300/1m, got "lots"',
     ],
+    [
+      'a claim cap over 64 KiB',
+      { ...base(), limits: { max_claim_length: 100000 } },
+      'limits.max_claim_length',
+      'expected at most 65536: a CI token is at most 16 KiB, and every compared claim costs up to this much',
+    ],
+    [
+      'a request timeout of no time',
+      { ...base(), limits: { request_timeout: '0s' } },
+      'limits.request_timeout',
+      'expected a lifetime of at least 1s',
+    ],
   ])('reports %s with its path and what was expected', (_name, obj, path, message) => {
     expect(issues(obj)).toContainEqual({ path, message });
   });
