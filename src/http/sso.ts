@@ -33,7 +33,7 @@ export function ssoRoutes(deps: AppDeps): Hono {
     const off = page(() => {
       throw new BrokerError(
         'not_found',
-        'browser login is not configured on this broker: add sso.saml to its config (see docs/sso.md)',
+        'browser login is not configured on this broker: add sso.saml to its config (see Browser SSO in the README)',
       );
     });
     for (const path of ['/', '/saml/*', '/tokens', '/tokens/*']) app.all(path, off);
