@@ -1,0 +1,31 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { csrfOf, post, startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
+
+/**
+ * Faults the fuzzer found outside the review's list, each pinned by the
+ * fuzzer's shrunk input so it cannot come back unnoticed.
+ */
+let t: SamlTestBroker;
+afterEach(() => t?.cleanup());
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+describe('fuzz findings', () => {
+  it.each([
+    ['a NUL in the scope', { scope: 'read:models/acme/bert \u0000' }],
+    ['a terminal escape in the scope', { scope: '\u0007\u001b[31m' }],
+    ['a NUL in the ttl', { scope: 'read:models/acme/bert', ttl: '1\u0000h' }],
+  ])(
+    'the person page refusing a form with %s shows the value again without the raw control character',
+    async (_, fields) => {
+      t = await startSamlBroker();
+      const cookie = await t.login();
+      const res = await post(t, '/tokens', cookie, { csrf: await csrfOf(t, cookie), ...fields });
+      expect(res.status).toBe(400);
+      const html = await res.text();
+      expect(html).not.toMatch(CONTROL);
+      expect(html).toContain('\ufffd'); // the value is still shown, each control character marked
+    },
+  );
+});
