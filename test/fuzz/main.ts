@@ -1,0 +1,58 @@
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { formatResult, mergeResults, runFuzz, type FuzzResult } from './harness.js';
+
+/**
+ * `npm run fuzz [-- --runs N --seed S --workers W]`: the full property-based
+ * fuzz of every endpoint. W worker threads (default 2, the cores of the CI
+ * machine) each fuzz their own broker with seed S+i. Prints the seeds, counts
+ * per endpoint and status, the rate, and every finding with its shrunk
+ * input; exits 1 on any finding.
+ */
+function option(name: string): number | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(v)) {
+    console.error(
+      `--${name} needs an integer, got ${JSON.stringify(process.argv[i + 1])}: e.g. --${name} 1000`,
+    );
+    process.exit(2);
+  }
+  return v;
+}
+
+if (isMainThread) {
+  const runs = option('runs') ?? 110_000;
+  const workers = Math.max(1, option('workers') ?? 2);
+  const seed = option('seed') ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  console.log(`fuzzing: --runs ${runs} --seed ${seed} --workers ${workers}`);
+  const started = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: workers }, (_, i) => {
+      const share = Math.floor(runs / workers) + (i < runs % workers ? 1 : 0);
+      return new Promise<FuzzResult>((resolve, reject) => {
+        const w = new Worker(new URL(import.meta.url), {
+          workerData: { runs: share, seed: (seed + i) | 0, lane: i },
+          argv: [],
+        });
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.once(
+          'exit',
+          (code) => code !== 0 && reject(new Error(`fuzz worker ${i} exited with ${code}`)),
+        );
+      });
+    }),
+  );
+  const merged = mergeResults(results, (performance.now() - started) / 1000);
+  console.log(formatResult(merged));
+  process.exit(merged.findings.length ? 1 : 0);
+} else {
+  const { runs, seed, lane } = workerData as { runs: number; seed: number; lane: number };
+  const result = await runFuzz({
+    runs,
+    seed,
+    progress: (l) => console.log(`[worker ${lane}] ${l.trim()}`),
+  });
+  parentPort!.postMessage(result);
+}
