@@ -5,6 +5,7 @@ import { Violation, newStats, type Stats } from './http.js';
 import { personCase, runPerson } from './person-case.js';
 import { rawCase, runRaw } from './raw-case.js';
 import { acsCase, loginCase, runAcs, runLogin } from './saml-case.js';
+import { closeSocketServer, runSocket, socketCase } from './socket-case.js';
 import { World } from './world.js';
 
 /**
@@ -21,6 +22,7 @@ const anyCase = fc.oneof(
   { weight: 6, arbitrary: acsCase.map((c) => ({ kind: 'acs' as const, c })) },
   { weight: 4, arbitrary: loginCase.map((c) => ({ kind: 'login' as const, c })) },
   { weight: 6, arbitrary: personCase.map((c) => ({ kind: 'person' as const, c })) },
+  { weight: 3, arbitrary: socketCase.map((c) => ({ kind: 'socket' as const, c })) },
 );
 type AnyCase = typeof anyCase extends fc.Arbitrary<infer T> ? T : never;
 
@@ -40,6 +42,8 @@ async function runCase(world: World, stats: Stats, x: AnyCase): Promise<void> {
       return runLogin(world, stats, x.c);
     case 'person':
       return runPerson(world, stats, x.c);
+    case 'socket':
+      return runSocket(world, stats, x.c);
   }
 }
 
@@ -56,6 +60,8 @@ export interface Finding {
 }
 
 export interface FuzzResult {
+  /** Tokens the broker issued to the fuzzer's valid requests (each checked by the oracles). */
+  tokensIssued: number;
   /** The seed of each worker (one for a single run). */
   seeds: number[];
   cases: number;
@@ -157,9 +163,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   } finally {
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', onException);
+    await closeSocketServer();
     await world.close();
   }
   return {
+    tokensIssued: world.issued.size - world.brokerTokens.length,
     seeds: [options.seed],
     cases,
     stats,
@@ -190,6 +198,7 @@ export function mergeResults(results: FuzzResult[], seconds: number): FuzzResult
     }
   }
   return {
+    tokensIssued: results.reduce((n, r) => n + r.tokensIssued, 0),
     seeds: results.flatMap((r) => r.seeds),
     cases: results.reduce((n, r) => n + r.cases, 0),
     stats,
@@ -204,6 +213,9 @@ export function formatResult(r: FuzzResult): string {
   const rate = Math.round(r.stats.requests / r.seconds);
   lines.push(
     `seeds ${r.seeds.join(', ')}: ${r.cases} cases, ${r.stats.requests} requests in ${r.seconds.toFixed(1)} s (${rate} req/s)`,
+  );
+  lines.push(
+    `tokens issued to valid requests, each checked against the oracles: ${r.tokensIssued}`,
   );
   lines.push('requests per endpoint:');
   for (const [k, v] of [...r.stats.byEndpoint].sort((a, b) => b[1] - a[1]))
