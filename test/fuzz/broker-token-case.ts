@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { HUB_SECRET, basic } from '../helpers/broker.js';
 import { encoding, exchangeParams, mutation, text } from './arbitraries.js';
-import { checkIssued, exchangeBody, paramRefusals } from './exchange-oracle.js';
+import { checkIssued, exchangeBody, paramRefusals, refusalKind } from './exchange-oracle.js';
 import { encodeBody, fail, send, type Stats } from './http.js';
 import { decodeSegment, lenientBytes, mutate, signJws, type Mutation } from './jwt.js';
 import { plausiblyCovered } from './policy-oracle.js';
@@ -134,10 +134,7 @@ export async function runNarrow(world: World, stats: Stats, c: NarrowCase): Prom
   if (sent.res.status !== 200) return;
   if (!live || !parent) acceptedForeign(world, token, from, 'narrowing', describe);
   if (why.length > 0)
-    fail(
-      'token-for-invalid-input',
-      `narrowing answered 200 although ${why.join('; ')} | ${describe()}`,
-    );
+    fail(refusalKind(why), `narrowing answered 200 although ${why.join('; ')} | ${describe()}`);
   const remaining = parent.expiresAt - world.nowSeconds();
   const issued = checkIssued(sent.body, params, parent.scopes, Math.min(3600, remaining), describe);
   if (issued.sub !== parent.subject)

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { githubClaims, gitlabClaims } from '../helpers/oidc-issuer.js';
 import { exchangeParams, jsonValue, mutation, text } from './arbitraries.js';
-import { checkIssued, exchangeBody, paramRefusals } from './exchange-oracle.js';
+import { checkIssued, exchangeBody, paramRefusals, refusalKind } from './exchange-oracle.js';
 import { encodeBody, fail, send, type Stats } from './http.js';
 import { mutate, signJws, type Mutation, type Signer } from './jwt.js';
 import { matchedPolicies, plausiblyCovered } from './policy-oracle.js';
@@ -282,11 +282,10 @@ export async function runCi(world: World, stats: Stats, c: CiCase): Promise<void
     return;
   }
   if (why.length > 0) {
-    // Grouped apart: a junk `resource` is one known fault, whatever else the case holds.
-    const kind = why.every((w) => w.startsWith('resource ') || w.startsWith('nothing granted on'))
-      ? 'token-for-invalid-resource'
-      : 'token-for-invalid-input';
-    fail(kind, `a CI token exchange answered 200 although ${why.join('; ')} | ${describe()}`);
+    fail(
+      refusalKind(why),
+      `a CI token exchange answered 200 although ${why.join('; ')} | ${describe()}`,
+    );
   }
   const issued = checkIssued(
     sent.body,

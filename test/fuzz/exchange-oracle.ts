@@ -15,11 +15,18 @@ export const TYPES: Record<string, string> = {
 };
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
+/** A token for input whose only fault is its `resource` is one known fault: grouped apart. */
+export function refusalKind(why: readonly string[]): string {
+  return why.every((w) => w.startsWith('resource ') || w.startsWith('nothing granted on'))
+    ? 'token-for-invalid-resource'
+    : 'token-for-invalid-input';
+}
+
 export function exchangeBody(p: ExchangeParams, subjectToken: string): Array<[string, unknown]> {
   const list: Array<[string, unknown]> = [
     ['grant_type', p.grantType],
     ['subject_token', subjectToken],
-    ['subject_token_type', TYPES[p.tokenType] ?? p.tokenType],
+    ['subject_token_type', Object.hasOwn(TYPES, p.tokenType) ? TYPES[p.tokenType]! : p.tokenType],
   ];
   if (p.scope !== undefined) list.push(['scope', p.scope]);
   if (p.resource !== undefined) list.push(['resource', p.resource]);
@@ -48,7 +55,7 @@ export function paramRefusals(p: ExchangeParams, grants: readonly string[]): str
     'ttl',
   ]);
   const json = enc === 'json' || enc === 'json-typed';
-  if (!(p.tokenType in TYPES)) why.push('subject_token_type');
+  if (!Object.hasOwn(TYPES, p.tokenType)) why.push('subject_token_type');
   for (const [k, v] of p.extra) {
     if (names.has(k)) {
       if (!json) why.push(`parameter ${k} repeated`);

@@ -90,6 +90,17 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     processFaults.push(`uncaught exception: ${(e as Error)?.stack ?? String(e)}`);
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
+  // node-saml's XML parser (xmldom) writes its warnings straight to the
+  // console: counted and reported, not printed thousands of times.
+  const { warn, error } = console;
+  const quiet =
+    (print: (...a: unknown[]) => void) =>
+    (...a: unknown[]) => {
+      if (typeof a[0] === 'string' && a[0].startsWith('[xmldom')) stats.parserWarnings++;
+      else print(...a);
+    };
+  console.warn = quiet(warn);
+  console.error = quiet(error);
   const started = performance.now();
   let cases = 0;
   let lastProgress = started;
@@ -163,6 +174,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   } finally {
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', onException);
+    console.warn = warn;
+    console.error = error;
     await closeSocketServer();
     await world.close();
   }
@@ -183,6 +196,7 @@ export function mergeResults(results: FuzzResult[], seconds: number): FuzzResult
   for (const r of results) {
     stats.requests += r.stats.requests;
     stats.skipped += r.stats.skipped;
+    stats.parserWarnings += r.stats.parserWarnings;
     stats.slow.push(...r.stats.slow);
     for (const [k, v] of r.stats.byEndpoint)
       stats.byEndpoint.set(k, (stats.byEndpoint.get(k) ?? 0) + v);
@@ -230,6 +244,11 @@ export function formatResult(r: FuzzResult): string {
     lines.push(
       `(${r.stats.skipped} generated requests could not be built by fetch's Request and were skipped)`,
     );
+  if (r.stats.parserWarnings) {
+    lines.push(
+      `(the broker's XML parser, node-saml's xmldom, wrote ${r.stats.parserWarnings} warnings to the console)`,
+    );
+  }
   if (r.findings.length === 0) {
     lines.push(
       'no findings: zero 5xx, zero crashes, zero tokens for invalid input, nothing over 2 s',

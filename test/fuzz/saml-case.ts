@@ -186,12 +186,16 @@ const strictDecode = (v: string) => {
     : undefined;
 };
 
-/** The assertion as its signature sees it, roughly: comments and processing instructions dropped. */
+/**
+ * The assertion as its signature sees it, roughly: comments, processing
+ * instructions and KeyInfo dropped (the broker verifies with the configured
+ * certificates, never the one the message carries).
+ */
 function signedPart(xml: string): string | undefined {
   const all = xml.match(/<saml:Assertion[\s\S]*?<\/saml:Assertion>/g);
   return all?.length === 1
     ? all[0]!
-        .replace(/<!--[\s\S]*?-->|<\?[\s\S]*?\?>/g, '')
+        .replace(/<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<KeyInfo>[\s\S]*?<\/KeyInfo>/g, '')
         .replace(/\s+/g, ' ')
         .replace(/\s*(\/?>)/g, '$1')
     : undefined;

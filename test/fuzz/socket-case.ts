@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { connect } from 'node:net';
 import { listen } from '../helpers/listen.js';
 import { text } from './arbitraries.js';
-import { SLOW_MS, fail, type Stats } from './http.js';
+import { SLOW_MS, fail, logKind, type Stats } from './http.js';
 import type { World } from './world.js';
 
 /**
@@ -195,9 +195,8 @@ export async function runSocket(world: World, stats: Stats, c: SocketCase): Prom
   if (hangUp) await new Promise((r) => setTimeout(r, 20));
   if (world.errors.length > errorsBefore) {
     const e = world.errors[errorsBefore]!;
-    const hangUpError = /ECONNRESET|aborted/i.test(JSON.stringify(e.fields) ?? '');
     fail(
-      hangUpError ? 'hangup-logged-as-error' : 'error-logged',
+      logKind(e),
       `after a real-socket request the broker logged "${e.msg}" ${JSON.stringify(e.fields)?.slice(0, 300)} | ${describe()}`,
     );
   }
