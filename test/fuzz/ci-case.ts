@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { githubClaims, gitlabClaims } from '../helpers/oidc-issuer.js';
 import { exchangeParams, jsonValue, mutation, text } from './arbitraries.js';
 import { checkIssued, exchangeBody, paramRefusals, refusalKind } from './exchange-oracle.js';
-import { encodeBody, fail, send, type Stats } from './http.js';
+import { Violation, encodeBody, fail, send, type Stats } from './http.js';
 import { mutate, signJws, type Mutation, type Signer } from './jwt.js';
 import { matchedPolicies, plausiblyCovered } from './policy-oracle.js';
 import type { World } from './world.js';
@@ -75,6 +75,18 @@ const claimValue = fc.oneof(
     ),
   },
   { weight: 2, arbitrary: jsonValue },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 1000, max: 3000 })
+      .chain((n) =>
+        fc.constantFrom(
+          `refs/tags/v${'1'.repeat(n)}`,
+          `acme/${'m'.repeat(n)}`,
+          `acme/models/.github/workflows/release.yml@${'a/'.repeat(n)}`,
+        ),
+      ),
+  },
 );
 
 const signerKind = fc.oneof(
@@ -281,34 +293,43 @@ export async function runCi(world: World, stats: Stats, c: CiCase): Promise<void
     }
     return;
   }
-  if (why.length > 0) {
-    fail(
-      refusalKind(why),
-      `a CI token exchange answered 200 although ${why.join('; ')} | ${describe()}`,
+  // SPEC 2: a claim over max_claim_length never matches. A broker that lets
+  // one match grants what the oracle's policies do not: one fault, grouped so.
+  const longClaim = Object.values(body).some((v) => typeof v === 'string' && v.length > 1024);
+  let issued: ReturnType<typeof checkIssued>;
+  try {
+    if (why.length > 0) {
+      fail(
+        refusalKind(why),
+        `a CI token exchange answered 200 although ${why.join('; ')} | ${describe()}`,
+      );
+    }
+    issued = checkIssued(
+      sent.body,
+      c.params,
+      grants.flatMap((g) => g.grant),
+      3600,
+      describe,
     );
-  }
-  const issued = checkIssued(
-    sent.body,
-    c.params,
-    grants.flatMap((g) => g.grant),
-    3600,
-    describe,
-  );
-  // The cap of every policy that granted a scope of the token applies.
-  const caps = grants
-    .filter((g) => issued.scopes.some((s) => plausiblyCovered(g.grant, s)))
-    .map((g) => g.maxTtl ?? 3600);
-  if (issued.expiresIn > Math.min(3600, ...caps)) {
-    fail(
-      'ttl-over-cap',
-      `expires_in ${issued.expiresIn} over the policy cap ${Math.min(...caps)} | ${describe()}`,
-    );
-  }
-  if (issued.sub !== `ci:${c.provider}:${String(body.sub)}`) {
-    fail(
-      'wrong-subject',
-      `issued sub ${issued.sub} for CI sub ${String(body.sub)} | ${describe()}`,
-    );
+    // The cap of every policy that granted a scope of the token applies.
+    const caps = grants
+      .filter((g) => issued.scopes.some((s) => plausiblyCovered(g.grant, s)))
+      .map((g) => g.maxTtl ?? 3600);
+    if (issued.expiresIn > Math.min(3600, ...caps)) {
+      fail(
+        'ttl-over-cap',
+        `expires_in ${issued.expiresIn} over the policy cap ${Math.min(...caps)} | ${describe()}`,
+      );
+    }
+    if (issued.sub !== `ci:${c.provider}:${String(body.sub)}`) {
+      fail(
+        'wrong-subject',
+        `issued sub ${issued.sub} for CI sub ${String(body.sub)} | ${describe()}`,
+      );
+    }
+  } catch (e) {
+    if (longClaim && e instanceof Violation) fail('long-claim-matched', e.message);
+    throw e;
   }
   world.usedJtis.add(`${c.provider}:${String(body.jti)}`);
   world.record({

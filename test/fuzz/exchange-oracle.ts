@@ -152,7 +152,8 @@ export function checkIssued(
   for (const s of scopes) {
     if (!scopeIsWellFormed(s))
       fail(
-        'junk-scope-issued',
+        // A scope built from the `resource` parameter: the known resource fault.
+        p.resource ? 'token-for-invalid-resource' : 'junk-scope-issued',
         `issued scope ${JSON.stringify(s)} breaks the scope grammar | ${describe()}`,
       );
     if (!plausiblyCovered(grants, s))
