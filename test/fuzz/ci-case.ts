@@ -35,6 +35,7 @@ const claimName = fc.oneof(
       'ref_type',
       'workflow',
       'run_id',
+      'actor',
     ),
   },
   { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'ci') },
@@ -62,6 +63,11 @@ const claimValue = fc.oneof(
       'acme/models/.github/workflows/release.yml',
       `acme/models/.github/workflows/release.yml@${'*'.repeat(3000)}`,
       'pull_request_target',
+      'acme/redos',
+      `${'a'.repeat(26)}!`,
+      `${'b'.repeat(44)}!`,
+      'aab',
+      'bbbbbbbbbc',
       'push',
       'branch',
       'tag',
@@ -131,6 +137,13 @@ const headerEdit = fc.tuple(
 export const ciCase = fc.record({
   provider: fc.constantFrom('github' as const, 'gitlab' as const),
   signer: signerKind,
+  /** Which repository the token starts from: mostly acme/models, sometimes the ReDoS probe's (and its attack input). */
+  // Rare on purpose: on a backtracking engine each attack costs seconds.
+  redos: fc.oneof(
+    { weight: 2000, arbitrary: fc.constant(false as const) },
+    { weight: 60, arbitrary: fc.constant('benign' as const) },
+    { weight: 1, arbitrary: fc.constantFrom('actor' as const, 'workflow' as const) },
+  ),
   iss: fc.oneof(
     { weight: 12, arbitrary: fc.constant('own' as const) },
     {
@@ -199,6 +212,13 @@ export async function runCi(world: World, stats: Stats, c: CiCase): Promise<void
   const key = world.signingKey(c.provider);
   const claims: Record<string, unknown> = {
     ...(c.provider === 'github' ? githubClaims() : gitlabClaims()),
+    ...(c.redos
+      ? {
+          repository: 'acme/redos',
+          actor: c.redos === 'actor' ? `${'a'.repeat(26)}!` : 'aab',
+          workflow: c.redos === 'workflow' ? `${'b'.repeat(44)}!` : 'bbbbbbbbbc',
+        }
+      : {}),
     iss:
       c.iss === 'own'
         ? issuer.url

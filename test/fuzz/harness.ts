@@ -75,6 +75,8 @@ export interface FuzzOptions {
   runs: number;
   batch?: number;
   seed: number;
+  /** Told of each batch before it runs: a watchdog names the input if the thread then hangs. */
+  onBatch?: (batch: string) => void;
   /** Progress lines (e.g. console.error); silent when absent. */
   progress?: (line: string) => void;
 }
@@ -124,6 +126,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const property = fc.asyncProperty(
     fc.array(anyCase, { minLength: 1, maxLength: options.batch ?? 8 }),
     async (batch) => {
+      options.onBatch?.(fc.stringify(batch).slice(0, 20_000));
       const faultsBefore = processFaults.length;
       const failures = (await Promise.all(batch.map(one))).filter((e) => e !== undefined);
       // A rejection nobody awaited surfaces a tick later.

@@ -47,6 +47,20 @@ export function matchedPolicies(
         maxTtl: 1800,
       });
     }
+    const actor = c('actor');
+    const workflow = c('workflow');
+    // REDOS_PROBE, written without backtracking: `(a+)+b`, and `*b*b*b*b*b*b*b*b*c`.
+    if (
+      c('repository') === 'acme/redos' &&
+      actor !== undefined &&
+      /^a+b$/.test(actor) &&
+      workflow !== undefined &&
+      !workflow.includes('/') &&
+      workflow.endsWith('c') &&
+      [...workflow.slice(0, -1)].filter((ch) => ch === 'b').length >= 8
+    ) {
+      out.push({ policy: 'redos-probe', grant: ['read:models/acme/redos'], maxTtl: undefined });
+    }
     const repo = c('repository');
     if (repo !== undefined && /^acme\/[^/]*$/.test(repo) && ref === 'refs/heads/main') {
       out.push({ policy: 'acme-readers', grant: ['read:models/acme/**'], maxTtl: undefined });

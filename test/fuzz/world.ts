@@ -24,6 +24,22 @@ import type { SigningKey } from './jwt.js';
  * here: the tokens the broker issued (so an oracle can tell a live token from
  * a forged one) and pools of signed material to mutate.
  */
+/**
+ * A policy whose matchers backtrack badly in a naive regex engine, for the
+ * claims the fuzzer sends (`aaaa…!`): a slow answer is a finding.
+ */
+export const REDOS_PROBE = {
+  name: 'redos-probe',
+  provider: 'github',
+  match: {
+    repository: 'acme/redos',
+    // Inputs stay small enough (26 a's, 44 b's) that a backtracking engine takes seconds, not hours.
+    actor: { regex: '(a+)+b' },
+    workflow: '*b*b*b*b*b*b*b*b*c',
+  },
+  grant: ['read:models/acme/redos'],
+};
+
 export interface IssuedRecord {
   token: string;
   jti: string;
@@ -88,7 +104,7 @@ export class World {
     const config = await testConfig({
       ci: {
         providers: [provider('github', github), provider('gitlab', gitlab)],
-        policies: CI_POLICIES,
+        policies: [...CI_POLICIES, REDOS_PROBE],
       },
       sso: {
         saml: {
