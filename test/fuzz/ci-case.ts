@@ -64,8 +64,8 @@ const claimValue = fc.oneof(
       `acme/models/.github/workflows/release.yml@${'*'.repeat(3000)}`,
       'pull_request_target',
       'acme/redos',
-      `${'a'.repeat(26)}!`,
-      `${'b'.repeat(44)}!`,
+      `${'a'.repeat(30)}!`,
+      `${'b'.repeat(48)}!`,
       'aab',
       'bbbbbbbbbc',
       'push',
@@ -215,8 +215,8 @@ export async function runCi(world: World, stats: Stats, c: CiCase): Promise<void
     ...(c.redos
       ? {
           repository: 'acme/redos',
-          actor: c.redos === 'actor' ? `${'a'.repeat(26)}!` : 'aab',
-          workflow: c.redos === 'workflow' ? `${'b'.repeat(44)}!` : 'bbbbbbbbbc',
+          actor: c.redos === 'actor' ? `${'a'.repeat(30)}!` : 'aab',
+          workflow: c.redos === 'workflow' ? `${'b'.repeat(48)}!` : 'bbbbbbbbbc',
         }
       : {}),
     iss:

@@ -33,7 +33,7 @@ export const REDOS_PROBE = {
   provider: 'github',
   match: {
     repository: 'acme/redos',
-    // Inputs stay small enough (26 a's, 44 b's) that a backtracking engine takes seconds, not hours.
+    // Inputs stay small enough (30 a's, 48 b's) that a backtracking engine takes seconds, not hours.
     actor: { regex: '(a+)+b' },
     workflow: '*b*b*b*b*b*b*b*b*c',
   },
