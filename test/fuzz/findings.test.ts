@@ -29,3 +29,16 @@ describe('fuzz findings', () => {
     },
   );
 });
+
+describe('fuzz findings on error pages', () => {
+  it('a 404 page for a path with an encoded NUL shows the path without the raw control character', async () => {
+    t = await startSamlBroker();
+    const res = await t.broker.app.request('/.well-known/oauth-authorization-server%00%1b', {
+      headers: { Accept: 'text/html' },
+    });
+    expect(res.status).toBe(404);
+    const html = await res.text();
+    expect(html).not.toMatch(CONTROL);
+    expect(html).toContain('/.well-known/oauth-authorization-server\ufffd\ufffd');
+  });
+});
