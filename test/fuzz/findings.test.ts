@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { csrfOf, post, startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
+import { b64, unb64 } from '../helpers/saml-idp.js';
 
 /**
  * Faults the fuzzer found outside the review's list, each pinned by the
@@ -41,4 +42,33 @@ describe('fuzz findings on error pages', () => {
     expect(html).not.toMatch(CONTROL);
     expect(html).toContain('/.well-known/oauth-authorization-server\ufffd\ufffd');
   });
+});
+
+describe('fuzz findings in SAML responses', () => {
+  it.each([
+    [
+      'inside the SignatureValue',
+      (xml: string) => xml.replace('<SignatureValue>', '<SignatureValue>\u0000'),
+    ],
+    [
+      'inside the DigestValue',
+      (xml: string) => xml.replace('<DigestValue>', '<DigestValue>\u0001'),
+    ],
+    [
+      'between two elements',
+      (xml: string) => xml.replace('<saml:Subject>', '\u0000<saml:Subject>'),
+    ],
+  ])(
+    'a signed response with a control character %s is refused as not well-formed XML',
+    async (_, alter) => {
+      t = await startSamlBroker();
+      const { id, relayState } = await t.startLogin();
+      const res = await t.postAcs(
+        b64(alter(unb64(t.response({ inResponseTo: id })))),
+        relayState ?? undefined,
+      );
+      expect(res.status).toBe(400);
+      expect(await res.text()).toMatch(/not well-formed XML/);
+    },
+  );
 });
