@@ -46,14 +46,8 @@ export function paramRefusals(p: ExchangeParams, grants: readonly string[]): str
   const enc: Encoding = p.encoding;
   if (enc === 'bad-type' || enc === 'none') why.push('wrong Content-Type');
   if (enc === 'form-dup') why.push('a repeated parameter');
-  const names = new Set([
-    'grant_type',
-    'subject_token',
-    'subject_token_type',
-    'scope',
-    'resource',
-    'ttl',
-  ]);
+  // The parameters the body carries before the extra ones (scope, resource, ttl only when asked).
+  const names = new Set(exchangeBody({ ...p, extra: [] }, '').map(([k]) => k));
   const json = enc === 'json' || enc === 'json-typed';
   if (!Object.hasOwn(TYPES, p.tokenType)) why.push('subject_token_type');
   for (const [k, v] of p.extra) {
