@@ -13,6 +13,16 @@ export function wantsHtml(c: Context): boolean {
 }
 
 /**
+ * Request text to show again in a page (a form's value after a refusal). JSX
+ * escapes markup, but no HTML escape exists for a control character: NUL or
+ * a terminal escape would reach the page raw, so each becomes U+FFFD.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '\ufffd');
+}
+
+/**
  * No inline script or style anywhere: the page's code is /static/tokenbroker.js.
  * `form-action` also names where a form may redirect to (the IdP's logout).
  */

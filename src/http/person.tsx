@@ -7,7 +7,7 @@ import { decideScopes } from '../policy/grants.js';
 import { parseScopeParam } from '../policy/scope.js';
 import { matchRoles, roleGrants } from '../saml/identity.js';
 import { csrfMatches, type Session } from '../sessions/sessions.js';
-import { htmlResponse } from './html.js';
+import { htmlResponse, printable } from './html.js';
 import { renderPage } from './pages/layout.js';
 import { PersonPage, type PersonView } from './pages/person.js';
 import { readParams } from './params.js';
@@ -86,7 +86,7 @@ export function personRoutes(ctx: SsoContext): Hono {
     '/tokens',
     page(async (c) => {
       const { session, params } = await formSession(c);
-      const form = { scope: params.scope ?? '', ttl: params.ttl ?? '' };
+      const form = { scope: printable(params.scope ?? ''), ttl: printable(params.ttl ?? '') };
       const roles = rolesOf(session);
       const info = requestInfo(c, deps);
       let scopes: string[] | undefined;

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../../errors.js';
 import { MessagePage, renderPage } from './layout.js';
+import { printable } from '../html.js';
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   saml_invalid: 'Login refused',
@@ -36,7 +37,8 @@ export function errorPageHtml(e: {
   return renderPage(
     <MessagePage
       title={title}
-      message={e.message}
+      // A message may quote the request (a path, a parameter): no raw control character reaches the page.
+      message={printable(e.message)}
       action={e.logout ? { href: '/', label: 'Go to your page' } : ACTIONS[e.code as ErrorCode]}
       note={e.requestId ? `Request id ${e.requestId} (quote it to your administrator).` : undefined}
     />,
