@@ -104,6 +104,18 @@ export async function parseSafeXml(xml: string, kind: SamlKind): Promise<Documen
       );
     }
   }
+  // Base64 decoders skip what is not base64, so `]]>` or `!` inside a
+  // SignatureValue still verified: one signature, many spellings. XML DSig
+  // values are base64 and whitespace, nothing else.
+  for (const v of select(doc, "//*[local-name()='SignatureValue' or local-name()='DigestValue']")) {
+    if (!/^[A-Za-z0-9+/=\s]*$/.test(v.textContent ?? '')) {
+      throw refuse(
+        `${kind.noun} has a ${v.localName} that is not base64: ${altered}`,
+        { check: 'signature_encoding' },
+        kind,
+      );
+    }
+  }
   return doc;
 }
 

@@ -71,4 +71,21 @@ describe('fuzz findings in SAML responses', () => {
       expect(await res.text()).toMatch(/not well-formed XML/);
     },
   );
+
+  it.each([
+    [
+      '"]]>" inside the SignatureValue',
+      (xml: string) => xml.replace('<SignatureValue>', '<SignatureValue>]]>'),
+    ],
+    ['"!" inside the DigestValue', (xml: string) => xml.replace('<DigestValue>', '<DigestValue>!')],
+  ])('a signed response with %s is refused: a signature has one spelling', async (_, alter) => {
+    t = await startSamlBroker();
+    const { id, relayState } = await t.startLogin();
+    const res = await t.postAcs(
+      b64(alter(unb64(t.response({ inResponseTo: id })))),
+      relayState ?? undefined,
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/(SignatureValue|DigestValue) that is not base64/);
+  });
 });
