@@ -373,11 +373,16 @@ export class SqliteStore implements Store {
    */
   private asStoreError(error: Error): Error {
     const code = (error as { code?: unknown }).code;
-    if (writeFailure(this.path, error) === undefined && code !== 'SQLITE_BUSY') return error;
+    const failure = writeFailure(this.path, error);
+    if (failure === undefined && code !== 'SQLITE_BUSY') return error;
+    // `problem` (the file, what is wrong, what to do) is for the operator: the log, the CLI.
+    const problem =
+      failure?.problem ??
+      `database ${this.path} is locked by another process past busy_timeout; retry, and look for a process holding it`;
     return new BrokerError(
       'unavailable',
       'the broker cannot write to its database right now, so it issues and revokes nothing: retry in a minute (operators: /readyz says why)',
-      { headers: { 'Retry-After': '60' }, detail: { sqlite: code }, cause: error },
+      { headers: { 'Retry-After': '60' }, detail: { sqlite: code, problem }, cause: error },
     );
   }
 
