@@ -133,7 +133,7 @@ export class SqliteStore implements Store {
     // one check, so a loop of /readyz costs one fsync per moment. A problem
     // is never reused, and a real batch failing for want of storage ends the
     // reuse at once (noteOutcome): /readyz still says what exchanges see.
-    if (this.clock.now() < this.readyUntil) return Promise.resolve([]);
+    if (this.clock.now() < this.readyUntil && this.answers()) return Promise.resolve([]);
     this.readinessCheck ??= this.checkReadiness()
       .then((problems) => {
         if (problems.length === 0) this.readyUntil = this.clock.now() + READY_REUSE_MS;
@@ -143,12 +143,18 @@ export class SqliteStore implements Store {
     return this.readinessCheck;
   }
 
-  private async checkReadiness(): Promise<string[]> {
+  /** The read connection answers: cheap enough to ask on every check. */
+  private answers(): boolean {
     try {
       this.db.prepare('SELECT 1').get();
+      return true;
     } catch {
-      return ['database does not answer'];
+      return false;
     }
+  }
+
+  private async checkReadiness(): Promise<string[]> {
+    if (!this.answers()) return ['database does not answer'];
     const before = this.lastFailure; // an exchange's, or an earlier probe's, not this one's
     const problems: string[] = [];
     const space = await freeSpaceProblem(this.path, this.minFreeBytes);
