@@ -524,6 +524,16 @@ function parseDuration(input) {
   return Number(m[1]) * UNITS[m[2]];
 }
 
+// src/text/show.ts
+function showText(text, max = 80) {
+  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
+  const escaped = cut.replace(
+    /[^\x20-\x7e]|["\\]/g,
+    (ch) => ch === '"' || ch === "\\" ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`
+  );
+  return `"${escaped}"`;
+}
+
 // src/policy/scope.ts
 var SCOPE = /^([a-z][a-z0-9_-]{0,31}|\*):([A-Za-z0-9._~@+=*/-]{1,200})$/;
 function parseScope(text) {
@@ -535,14 +545,6 @@ function parseScope(text) {
 }
 function scopeSyntaxProblem(text) {
   return parseScope(text) ? void 0 : `${showText(text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
-}
-function showText(text, max = 80) {
-  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
-  const escaped = cut.replace(
-    /[^\x20-\x7e]|["\\]/g,
-    (ch) => ch === '"' || ch === "\\" ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`
-  );
-  return `"${escaped}"`;
 }
 
 // src/exchange/request.ts

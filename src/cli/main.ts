@@ -1,5 +1,6 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { isBrokerError } from '../errors.js';
 import { DatabaseError } from '../store/sqlite-open.js';
 import { CliError, type CliIO } from './io.js';
 import { auditCommand, keysCommand, revokeCommand } from './admin.js';
@@ -96,6 +97,13 @@ export async function main(argv: string[], rawIo: CliIO): Promise<number> {
     if (e instanceof CliError) {
       io.stderr(`tokenbroker: ${escapeLines(e.message)}\n`);
       return e.exitCode;
+    }
+    if (isBrokerError(e)) {
+      // The store's own failures (a full disk, a locked file) carry the operator's version.
+      const problem = e.detail?.problem;
+      const text = typeof problem === 'string' ? problem : e.message;
+      io.stderr(`tokenbroker: ${escapeForTerminal(text)}\n`);
+      return 1;
     }
     if (e instanceof DatabaseError) {
       io.stderr(`tokenbroker: ${e.message}\n`);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { regexProblem, type MatcherSpec } from '../policy/match.js';
 import { pinProblem, type ProviderKind } from '../policy/pins.js';
-import { scopeSyntaxProblem } from '../policy/scope.js';
+import { MAX_SCOPES, MAX_SCOPE_CLAIM_LENGTH, scopeSyntaxProblem } from '../policy/scope.js';
 
 /**
  * The raw shape of the config file (spec section 2). Objects are strict so a
@@ -84,6 +84,15 @@ const scopeList = z
       const problem = scopeSyntaxProblem(s);
       if (problem) ctx.addIssue({ code: 'custom', path: [i], message: problem });
     });
+    // A caller who names no scope gets the whole grant, and the Minter refuses
+    // a token over these limits: such a grant could never be issued as it is.
+    const length = scopes.join(' ').length;
+    if (scopes.length > MAX_SCOPES || length > MAX_SCOPE_CLAIM_LENGTH) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${scopes.length} scopes of ${length} characters: at most ${MAX_SCOPES} scopes and ${MAX_SCOPE_CLAIM_LENGTH} characters fit in one token; say the same in fewer scopes with globs, e.g. read:models/acme/*`,
+      });
+    }
   });
 
 const alternative = z.union([z.string().min(1), z.strictObject({ regex: z.string().min(1) })], {

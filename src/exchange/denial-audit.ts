@@ -80,6 +80,8 @@ const size = (row: AuditEvent) => new TextEncoder().encode(JSON.stringify(row)).
  * token.
  */
 export function boundDenial(row: AuditEvent, budget: number): AuditEvent {
+  // A row that fits is kept whole: a refusal's reason ends with what to do.
+  if (size(row) <= budget) return row;
   for (const level of LEVELS) {
     const shaped = shape(row, level);
     if (size(shaped) <= budget) return shaped;

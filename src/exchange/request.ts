@@ -1,6 +1,7 @@
 import { BrokerError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
 import { parseScopeParam } from '../policy/scope.js';
+import { showText } from '../text/show.js';
 import type { Params } from '../http/params.js';
 import { required } from '../http/params.js';
 
@@ -26,14 +27,14 @@ export function parseExchangeRequest(params: Params, audience: string): Exchange
   if (!(Object.values(TOKEN_TYPE) as string[]).includes(type)) {
     throw new BrokerError(
       'unsupported_token_type',
-      `subject_token_type ${type} is not supported: use ${TOKEN_TYPE.idToken} or ${TOKEN_TYPE.jwt} for a CI token, ${TOKEN_TYPE.accessToken} to narrow a tokenbroker token`,
+      `subject_token_type ${showText(type)} is not supported: use ${TOKEN_TYPE.idToken} or ${TOKEN_TYPE.jwt} for a CI token, ${TOKEN_TYPE.accessToken} to narrow a tokenbroker token`,
     );
   }
   const requested = params.requested_token_type;
   if (requested !== undefined && requested !== TOKEN_TYPE.accessToken) {
     throw new BrokerError(
       'invalid_request',
-      `requested_token_type ${requested} is not issued here: omit it or ask for ${TOKEN_TYPE.accessToken}`,
+      `requested_token_type ${showText(requested)} is not issued here: omit it or ask for ${TOKEN_TYPE.accessToken}`,
     );
   }
   if (params.actor_token !== undefined) {
@@ -43,7 +44,7 @@ export function parseExchangeRequest(params: Params, audience: string): Exchange
   if (params.audience !== undefined && params.audience !== audience) {
     throw new BrokerError(
       'invalid_target',
-      `audience ${params.audience} is not served here: this broker issues tokens for ${audience}`,
+      `audience ${showText(params.audience)} is not served here: this broker issues tokens for ${audience}`,
     );
   }
   return {

@@ -36,7 +36,8 @@ export function discoveryRoutes(deps: AppDeps): Hono {
   app.get('/readyz', async (c) => {
     let problems: string[];
     try {
-      problems = await deps.store.readiness();
+      // A copy: callers at the same time share the store's answer.
+      problems = [...(await deps.store.readiness())];
     } catch {
       problems = ['database does not answer'];
     }

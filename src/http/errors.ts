@@ -13,12 +13,24 @@ import { errorPageHtml } from './pages/error-page.js';
  */
 export function errorResponse(err: unknown, c: Context, logger: Logger): Response {
   const requestId = c.get('requestId') as string | undefined;
+  const e = toBrokerError(err);
   // Reading the body of a client that hung up fails ("aborted", ECONNRESET):
   // that is the client's doing, not ours, and nobody is left to answer. The
   // access log records it as 499; logging it as an error would let anyone
-  // raise 5xx alerts at will.
-  if (clientClosed(c)) return new Response(null, { status: CLIENT_CLOSED });
-  const e = toBrokerError(err);
+  // raise 5xx alerts at will. A failure the broker knows is its own (a 5xx
+  // BrokerError: storage, JWKS) is still logged below: clients give up when
+  // the broker is slow, which is when its failures matter. Anything else is
+  // kept at info level, so a real bug is not lost without a trace.
+  if (clientClosed(c) && (!e || e.status < 500)) {
+    if (!e) {
+      logger.info('client closed the connection; its request ended with an error', {
+        requestId,
+        path: c.req.path,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    return new Response(null, { status: CLIENT_CLOSED });
+  }
   const html = wantsHtml(c);
   if (!e) {
     logger.error('unhandled error', { requestId, path: c.req.path, error: err });

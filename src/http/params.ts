@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { showText } from '../text/show.js';
 import { BrokerError } from '../errors.js';
 
 export type Params = Record<string, string>;
@@ -19,7 +20,10 @@ export function parseParams(contentType: string | undefined, text: string): Para
     const out: Params = {};
     for (const [k, v] of new URLSearchParams(text)) {
       if (k in out)
-        throw new BrokerError('invalid_request', `parameter ${k} is repeated: send it once`);
+        throw new BrokerError(
+          'invalid_request',
+          `parameter ${showText(k)} is repeated: send it once`,
+        );
       out[k] = v;
     }
     return out;
@@ -47,7 +51,7 @@ export function parseParams(contentType: string | undefined, text: string): Para
       if (typeof v !== 'string') {
         throw new BrokerError(
           'invalid_request',
-          `parameter ${k} must be a string, got ${Array.isArray(v) ? 'array' : typeof v}`,
+          `parameter ${showText(k)} must be a string, got ${Array.isArray(v) ? 'array' : typeof v}`,
         );
       }
       out[k] = v;
@@ -56,7 +60,7 @@ export function parseParams(contentType: string | undefined, text: string): Para
   }
   throw new BrokerError(
     'invalid_request',
-    `unsupported Content-Type ${JSON.stringify(type || '(none)')}: send application/x-www-form-urlencoded or application/json`,
+    `unsupported Content-Type ${type ? showText(type) : '(none)'}: send application/x-www-form-urlencoded or application/json`,
   );
 }
 

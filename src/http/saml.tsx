@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../clock.js';
 import { BrokerError, isBrokerError } from '../errors.js';
+import { DENIAL_BUDGET, boundDenial } from '../exchange/denial-audit.js';
 import { checkEmail } from '../saml/email.js';
 import {
   looksLikeEmail,
@@ -12,6 +13,7 @@ import {
 import type { LogoutRequest } from '../saml/logout.js';
 import { checkReturnTo, safeRelayState } from '../saml/return-to.js';
 import type { VerifiedAssertion } from '../saml/assertion.js';
+import type { AuditEvent } from '../store/types.js';
 import { csrfMatches } from '../sessions/sessions.js';
 import { htmlResponse } from './html.js';
 import { MessagePage, renderPage } from './pages/layout.js';
@@ -25,7 +27,13 @@ export function samlRoutes(ctx: SsoContext): Hono {
   const app = new Hono();
   const audit = (c: Context, event: Parameters<typeof deps.store.appendAudit>[0]) =>
     deps.store.appendAudit({ source: 'web', ...requestInfo(c, deps), ...event });
-  /** Audits a refused SAML message (a 4xx: the sender's fault), then lets it reach the error page. */
+  /**
+   * Audits a refused SAML message (a 4xx: the sender's fault), then lets it
+   * reach the error page. Its reason and detail can quote what the message
+   * says before any signature is checked (Destination, Issuer, IssueInstant),
+   * and anyone can post one: the row is bounded like any refusal of a request
+   * that proved nothing.
+   */
   async function auditRefusal(
     c: Context,
     event: 'login.failed' | 'logout.failed',
@@ -33,13 +41,16 @@ export function samlRoutes(ctx: SsoContext): Hono {
     e: unknown,
   ): Promise<never> {
     if (isBrokerError(e) && e.status < 500) {
-      await audit(c, {
+      const row: AuditEvent = {
+        source: 'web',
+        ...requestInfo(c, deps),
         time,
         event,
         outcome: 'denied',
         reason: `${e.code}: ${e.message}`,
         detail: e.detail ?? null,
-      });
+      };
+      await deps.store.appendAudit(boundDenial(row, DENIAL_BUDGET.anonymous));
     }
     throw e;
   }

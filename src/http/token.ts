@@ -11,6 +11,7 @@ import {
   type ExchangeRequest,
 } from '../exchange/request.js';
 import type { AuditEvent } from '../store/types.js';
+import { showText } from '../text/show.js';
 import { sha256Hex } from '../tokens/crypto.js';
 import type { AppDeps } from '../app.js';
 import { DENIAL_BUDGET, RepeatedDenials, boundDenial } from '../exchange/denial-audit.js';
@@ -29,7 +30,7 @@ export function tokenHandler(deps: AppDeps) {
     if (grantType !== GRANT_TOKEN_EXCHANGE) {
       throw new BrokerError(
         'unsupported_grant_type',
-        `grant_type ${grantType} is not supported: use ${GRANT_TOKEN_EXCHANGE}`,
+        `grant_type ${showText(grantType)} is not supported: use ${GRANT_TOKEN_EXCHANGE}`,
       );
     }
     const ctx: ExchangeContext = { ...deps, request, auditFields: {} };

@@ -23,7 +23,7 @@ export async function openBroker(
   options: { cwd?: string; clock?: Clock } = {},
 ): Promise<{ store: SqliteStore; keys: KeyRing }> {
   const clock = options.clock ?? systemClock;
-  const store = new SqliteStore(databasePath(config, options.cwd));
+  const store = new SqliteStore(databasePath(config, options.cwd), { clock });
   const keys = new KeyRing(store, clock, { algorithm: config.tokens.algorithm });
   try {
     await keys.init();

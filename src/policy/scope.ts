@@ -1,5 +1,6 @@
 import { BrokerError } from '../errors.js';
 import { compileGlob, globCovers } from './glob.js';
+import { showText } from '../text/show.js';
 
 /**
  * A scope is `<permission>:<resource>`. Grants may use globs in the resource
@@ -104,19 +105,6 @@ export function normalizeResource(resource: string): string {
     );
   }
   return normalized;
-}
-
-/**
- * Caller text for an error message: quoted, cut short, and with every
- * character outside printable ASCII written as \uXXXX, so that no control
- * or bidirectional character reaches a terminal or a page.
- */
-export function showText(text: string, max = 80): string {
-  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
-  const escaped = cut.replace(/[^\x20-\x7e]|["\\]/g, (ch) =>
-    ch === '"' || ch === '\\' ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  return `"${escaped}"`;
 }
 
 /**

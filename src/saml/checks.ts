@@ -1,4 +1,5 @@
 import { BrokerError } from '../errors.js';
+import { showText } from '../text/show.js';
 import { NS, attr, child, parseXml, select, textOnly } from './xml.js';
 
 /**
@@ -131,7 +132,12 @@ export function checkIssuer(
   if (!issuer && o.optional) return;
   const text = issuer && textOnly(issuer);
   if (text !== o.idpEntityId) {
-    const shown = issuer ? (text ?? '(an unreadable Issuer)') : '(no Issuer)';
+    // Unsigned yet, and quoted on a page of ours: short and escaped (see showText).
+    const shown = !issuer
+      ? '(no Issuer)'
+      : text === undefined
+        ? '(an unreadable Issuer)'
+        : showText(text);
     throw refuse(
       `${o.what} comes from ${shown}, not from the configured IdP ${o.idpEntityId}: if the IdP's entity ID changed, ask the broker's administrator to update sso.saml.idp (or refresh its metadata)`,
       { check: o.check, issuer: text ?? null },

@@ -1,3 +1,4 @@
+import { showText } from '../text/show.js';
 import { readStreamCapped } from '../oidc/fetch-json.js';
 import { LOGOUT, checkIssuer, parseSafeXml, refuse } from './checks.js';
 import { decodeBase64Xml } from './response.js';
@@ -93,7 +94,7 @@ export async function inspectLogoutRequest(
   const destination = attr(root, 'Destination');
   if (destination !== undefined && destination !== expect.sloUrl) {
     throw fail(
-      `the logout request is addressed to ${destination}, not to this broker: ask the IdP admin to set the single-logout URL to ${expect.sloUrl}`,
+      `the logout request is addressed to ${showText(destination)}, not to this broker: ask the IdP admin to set the single-logout URL to ${expect.sloUrl}`,
       { check: 'destination', destination },
     );
   }

@@ -1,3 +1,4 @@
+import { showText } from '../text/show.js';
 import { LOGIN, checkIssuer, parseSafeXml, refuse, type SamlKind } from './checks.js';
 import { NS, attr, child, children, select, textOnly } from './xml.js';
 
@@ -97,7 +98,7 @@ export async function inspectResponse(
   const destination = attr(root, 'Destination');
   if (destination !== expect.acsUrl) {
     throw refuse(
-      `the SAML response is addressed to ${destination ?? '(no Destination)'}, not to this broker: ask the IdP admin to set the ACS URL to ${expect.acsUrl}`,
+      `the SAML response is addressed to ${destination === undefined ? '(no Destination)' : showText(destination)}, not to this broker: ask the IdP admin to set the ACS URL to ${expect.acsUrl}`,
       { check: 'destination', destination: destination ?? null },
     );
   }

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { setImmediate } from 'node:timers';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { nowSeconds, systemClock, type Clock } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import { freeSpaceProblem, writeFailure, type WriteFailure } from './sqlite-health.js';
 import { openDatabase, type OpenOptions } from './sqlite-open.js';
@@ -50,6 +51,9 @@ function withoutFunctions(value: unknown): unknown {
 }
 
 /** SQLite's error as thrown by better-sqlite3, code included, though it was raised in the writer. */
+/** How long a healthy readiness answer is reused; a probe still runs every few seconds. */
+const READY_REUSE_MS = 2000;
+
 const toError = ({ message, code }: ErrorInfo): Error =>
   code === undefined ? new Error(message) : new Database.SqliteError(message, code);
 
@@ -83,17 +87,22 @@ export class SqliteStore implements Store {
   /** The last batch that failed for want of storage (disk full, I/O error), until one commits. */
   private lastFailure: WriteFailure | undefined;
   private readinessCheck: Promise<string[]> | undefined;
+  /** Until when (clock ms) a healthy readiness answer is reused. */
+  private readyUntil = 0;
+  private readonly clock: Clock;
 
   /**
    * Opens (creating it unless `create: false`), migrates and checks the file;
    * throws a DatabaseError naming it. `minFreeBytes` is the free space under
-   * which /readyz reports the disk as full (default 1 MiB).
+   * which /readyz reports the disk as full (default 1 MiB); `clock` times
+   * the readiness probe.
    */
-  constructor(file: string, options: OpenOptions & { minFreeBytes?: number } = {}) {
+  constructor(file: string, options: OpenOptions & { minFreeBytes?: number; clock?: Clock } = {}) {
     // Resolved now: the writer opens it later, and the working directory may have changed by then.
     const path = file === ':memory:' ? file : resolve(file);
     this.path = path;
     this.minFreeBytes = options.minFreeBytes ?? 1024 * 1024;
+    this.clock = options.clock ?? systemClock;
     // Migrated before the writer opens: it prepares its statements against the schema.
     const { db, schemaProblems } = openDatabase(path, options);
     this.db = db;
@@ -119,23 +128,39 @@ export class SqliteStore implements Store {
    * with them so the operator sees what exchanges saw.
    */
   readiness(): Promise<string[]> {
-    // Callers at the same time share one check: a flood of /readyz costs one write at a time.
-    this.readinessCheck ??= this.checkReadiness().finally(() => (this.readinessCheck = undefined));
+    // /readyz answers anyone, and the probe is a commit (an fsync): a healthy
+    // answer is reused for READY_REUSE_MS, and callers at the same time share
+    // one check, so a loop of /readyz costs one fsync per moment. A problem
+    // is never reused, and a real batch failing for want of storage ends the
+    // reuse at once (noteOutcome): /readyz still says what exchanges see.
+    if (this.clock.now() < this.readyUntil && this.answers()) return Promise.resolve([]);
+    this.readinessCheck ??= this.checkReadiness()
+      .then((problems) => {
+        if (problems.length === 0) this.readyUntil = this.clock.now() + READY_REUSE_MS;
+        return problems;
+      })
+      .finally(() => (this.readinessCheck = undefined));
     return this.readinessCheck;
   }
 
-  private async checkReadiness(): Promise<string[]> {
+  /** The read connection answers: cheap enough to ask on every check. */
+  private answers(): boolean {
     try {
       this.db.prepare('SELECT 1').get();
+      return true;
     } catch {
-      return ['database does not answer'];
+      return false;
     }
+  }
+
+  private async checkReadiness(): Promise<string[]> {
+    if (!this.answers()) return ['database does not answer'];
     const before = this.lastFailure; // an exchange's, or an earlier probe's, not this one's
     const problems: string[] = [];
     const space = await freeSpaceProblem(this.path, this.minFreeBytes);
     if (space) problems.push(space);
     try {
-      await this.write('probe', Math.floor(Date.now() / 1000));
+      await this.write('probe', nowSeconds(this.clock));
     } catch (error) {
       // A storage failure reaches here as a 503 BrokerError with SQLite's error as its cause.
       const sqlite = error instanceof BrokerError ? error.cause : error;
@@ -354,11 +379,16 @@ export class SqliteStore implements Store {
    */
   private asStoreError(error: Error): Error {
     const code = (error as { code?: unknown }).code;
-    if (writeFailure(this.path, error) === undefined && code !== 'SQLITE_BUSY') return error;
+    const failure = writeFailure(this.path, error);
+    if (failure === undefined && code !== 'SQLITE_BUSY') return error;
+    // `problem` (the file, what is wrong, what to do) is for the operator: the log, the CLI.
+    const problem =
+      failure?.problem ??
+      `database ${this.path} is locked by another process past busy_timeout; retry, and look for a process holding it`;
     return new BrokerError(
       'unavailable',
       'the broker cannot write to its database right now, so it issues and revokes nothing: retry in a minute (operators: /readyz says why)',
-      { headers: { 'Retry-After': '60' }, detail: { sqlite: code }, cause: error },
+      { headers: { 'Retry-After': '60' }, detail: { sqlite: code, problem }, cause: error },
     );
   }
 
@@ -367,8 +397,10 @@ export class SqliteStore implements Store {
     // SQLite rolls back either the statement or the whole transaction on a full disk.
     const errors = reply.error ? [reply.error] : reply.results.flatMap((r) => r.error ?? []);
     const failure = errors.map((e) => writeFailure(this.path, e)).find((f) => f !== undefined);
-    if (failure) this.lastFailure = failure;
-    else if (!reply.error) this.lastFailure = undefined; // committed: the file takes writes again
+    if (failure) {
+      this.lastFailure = failure;
+      this.readyUntil = 0;
+    } else if (!reply.error) this.lastFailure = undefined; // committed: the file takes writes again
   }
 
   /**

@@ -7,7 +7,8 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Context, MiddlewareHandler } from 'hono';
 import { parseCompactJws } from '../jws/compact.js';
-import { anyCovers, parseScope, showText } from '../policy/scope.js';
+import { anyCovers, parseScope } from '../policy/scope.js';
+import { showText } from '../text/show.js';
 
 export interface WorkspaceTokenOptions {
   /** The broker's issuer URL, exactly as in its config. */

@@ -34,7 +34,7 @@ describe('bad input gets a 4xx with an RFC 6749 body', () => {
       'an unknown grant type',
       'grant_type=password&username=a',
       'unsupported_grant_type',
-      /^grant_type password is not supported: use urn:ietf/,
+      /^grant_type "password" is not supported: use urn:ietf/,
     ],
     [
       'the authorization_code grant',
@@ -58,13 +58,13 @@ describe('bad input gets a 4xx with an RFC 6749 body', () => {
       'an unknown subject_token_type',
       `grant_type=${EXCHANGE.grant_type}&subject_token=x&subject_token_type=urn:x`,
       'invalid_request',
-      /^subject_token_type urn:x is not supported/,
+      /^subject_token_type "urn:x" is not supported/,
     ],
     [
       'a repeated parameter',
       `grant_type=${EXCHANGE.grant_type}&grant_type=${EXCHANGE.grant_type}`,
       'invalid_request',
-      'parameter grant_type is repeated: send it once',
+      'parameter "grant_type" is repeated: send it once',
     ],
     [
       'a malformed scope',
@@ -114,17 +114,17 @@ describe('bad input gets a 4xx with an RFC 6749 body', () => {
     [
       'a number where a string belongs',
       '{"grant_type": 5}',
-      'parameter grant_type must be a string, got number',
+      'parameter "grant_type" must be a string, got number',
     ],
     [
       'an object where a string belongs',
       '{"grant_type": {"a":1}}',
-      'parameter grant_type must be a string, got object',
+      'parameter "grant_type" must be a string, got object',
     ],
     [
       'an array where a string belongs',
       `{"grant_type":"${EXCHANGE.grant_type}","subject_token":["a"]}`,
-      'parameter subject_token must be a string, got array',
+      'parameter "subject_token" must be a string, got array',
     ],
   ])('JSON: %s', async (_name, body, description) => {
     await expectOAuthError(

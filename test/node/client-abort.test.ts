@@ -10,8 +10,10 @@ import {
   startBroker,
   tempDir,
   testConfig,
+  EXCHANGE,
 } from '../helpers/broker.js';
 import { rawClient } from '../helpers/raw-http.js';
+import { startCi } from '../helpers/ci.js';
 
 let server: RunningServer | undefined;
 let cleanup: () => void = () => {};
@@ -97,6 +99,39 @@ describe('a real server error', () => {
       expect(lines.find((l) => l.msg === 'request')).toMatchObject({ level: 'info', status: 500 });
     } finally {
       await broker.cleanup();
+    }
+  });
+});
+
+describe('a server failure while the client is gone', () => {
+  it('is still logged at error level: a client giving up must not hide it', async () => {
+    // The usual reason clients give up is that the broker is slow, which is
+    // also when its own failures matter most.
+    const lines: Line[] = [];
+    const ci = await startCi({ logger: jsonLogger((l) => lines.push(JSON.parse(l) as Line)) });
+    try {
+      const token = await ci.github.github({ repository: 'acme/models' });
+      await ci.github.close(); // its JWKS cannot be fetched: the exchange fails with a 503
+      const gone = new AbortController();
+      gone.abort();
+      const res = await ci.broker.app.request(
+        new Request('https://broker.test/token', {
+          ...form({
+            grant_type: EXCHANGE.grant_type,
+            subject_token: token,
+            subject_token_type: EXCHANGE.idToken,
+          }),
+          signal: gone.signal,
+        }),
+      );
+      expect(res.status).toBeGreaterThanOrEqual(499);
+      expect(lines.find((l) => l.msg === 'request failed')).toMatchObject({
+        level: 'error',
+        code: 'unavailable',
+      });
+      expect(lines.find((l) => l.msg === 'request')).toMatchObject({ status: 499 });
+    } finally {
+      await ci.close().catch(() => {});
     }
   });
 });

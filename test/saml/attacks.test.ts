@@ -169,7 +169,7 @@ const attacks: Attack[] = [
   {
     name: 'a wrong Destination',
     build: (irt) => t.response({ inResponseTo: irt, destination: 'https://other-sp.test/acs' }),
-    message: new RegExp(`addressed to https://other-sp.test/acs.*${ACS_URL}`),
+    message: new RegExp(`addressed to "https://other-sp.test/acs".*${ACS_URL}`),
   },
   {
     name: 'a wrong Recipient',
@@ -179,7 +179,7 @@ const attacks: Attack[] = [
   {
     name: 'a wrong Issuer',
     build: (irt) => t.response({ inResponseTo: irt, issuer: 'https://evil-idp.test' }),
-    message: /comes from https:\/\/evil-idp.test, not from the configured IdP/,
+    message: /comes from "https:\/\/evil-idp.test", not from the configured IdP/,
   },
   {
     name: 'a wrong Issuer on the assertion only',
@@ -191,7 +191,7 @@ const attacks: Attack[] = [
       );
       return b64(signElement(altered, t.idp.keys, "//*[local-name(.)='Assertion']"));
     },
-    message: /the assertion comes from https:\/\/evil-idp.test, not from the configured IdP/,
+    message: /the assertion comes from "https:\/\/evil-idp.test", not from the configured IdP/,
     check: 'issuer',
   },
   {

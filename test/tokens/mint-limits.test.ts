@@ -127,11 +127,15 @@ describe('every token a request can produce is accepted back at /introspect and 
     }
   });
 
-  it('refuses, with advice, a request naming no scope when the policy grants more than 50', async () => {
-    const grant = Array.from({ length: MAX_SCOPES + 1 }, (_, i) => `read:models/acme/m${i}`);
+  it('refuses, with advice, a request naming no scope when the matched policies grant more than 50', async () => {
+    // One grant over 50 is refused at load (config check); two that match together are not.
+    const grant = (from: number) =>
+      Array.from({ length: MAX_SCOPES / 2 + 1 }, (_, i) => `read:models/acme/m${from + i}`);
+    const match = { repository_id: '860122172' };
     const ci = await startCi({
       policies: [
-        { name: 'wide', provider: 'github', match: { repository_id: '860122172' }, grant },
+        { name: 'wide-1', provider: 'github', match, grant: grant(0) },
+        { name: 'wide-2', provider: 'github', match, grant: grant(100) },
       ],
     });
     try {
@@ -140,7 +144,7 @@ describe('every token a request can produce is accepted back at /introspect and 
       expect(await res.json()).toEqual({
         error: 'invalid_scope',
         error_description:
-          'the token would carry 51 scopes: at most 50 fit in one token; ask for fewer with scope',
+          'the token would carry 52 scopes: at most 50 fit in one token; ask for fewer with scope',
       });
       const fewer = await ci.exchange(await ci.github.github(), { scope: 'read:models/acme/m7' });
       expect(fewer.status).toBe(200);
