@@ -1081,9 +1081,9 @@ var STATE = {
   token: "token",
   revocationEndpoint: "revocation_endpoint"
 };
-var stepHttp = (deps) => announcingHttp(deps, "tokenbroker-action", (line) => deps.core.info(line));
+var stepHttp = (deps) => announcingHttp(deps, "tokenbroker-action", (line) => deps.core.info(escapeForTerminal(line)));
 function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
+  return escapeForTerminal(e instanceof Error ? e.message : String(e), { multiline: true });
 }
 
 // action/src/run-main.ts
@@ -1126,7 +1126,7 @@ async function runMain(deps) {
       );
     }
     core.info(
-      `tokenbroker: token for ${result.scope || "(no scope)"}` + (expiresAt ? `, valid until ${expiresAt}` : "") + (inputs.exportEnv ? `, exported as ${inputs.exportEnv}` : "")
+      `tokenbroker: token for ${escapeForTerminal(result.scope || "(no scope)")}` + (expiresAt ? `, valid until ${expiresAt}` : "") + (inputs.exportEnv ? `, exported as ${inputs.exportEnv}` : "")
     );
   } catch (e) {
     let msg = errorMessage(e);

@@ -663,14 +663,33 @@ function refusal(answer, what) {
   return new ClientError("refused", message, { status: answer.status, oauthError, description });
 }
 
+// src/text/terminal.ts
+var UNSAFE = (
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}\ud800-\udfff]/gu
+);
+var NAMED = { "\n": "\\n", "\r": "\\r", "	": "\\t" };
+function visible(ch) {
+  const named = NAMED[ch];
+  if (named) return named;
+  const cp = ch.codePointAt(0);
+  return cp < 256 ? `\\x${cp.toString(16).padStart(2, "0")}` : `\\u{${cp.toString(16)}}`;
+}
+function escapeForTerminal(text, { multiline = false } = {}) {
+  return text.replace(
+    UNSAFE,
+    (ch) => multiline && (ch === "\n" || ch === "	") ? ch : visible(ch)
+  );
+}
+
 // action/src/runner.ts
 var STATE = {
   token: "token",
   revocationEndpoint: "revocation_endpoint"
 };
-var stepHttp = (deps) => announcingHttp(deps, "tokenbroker-action", (line) => deps.core.info(line));
+var stepHttp = (deps) => announcingHttp(deps, "tokenbroker-action", (line) => deps.core.info(escapeForTerminal(line)));
 function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
+  return escapeForTerminal(e instanceof Error ? e.message : String(e), { multiline: true });
 }
 
 // action/src/run-post.ts

@@ -5,6 +5,7 @@ import { isoSeconds } from '../../src/client/retry.js';
 import { idTokenRequest, requestIdToken } from './id-token.js';
 import { readInputs } from './inputs.js';
 import { errorMessage, STATE, stepHttp, type StepDeps } from './runner.js';
+import { escapeForTerminal } from '../../src/text/terminal.js';
 
 /**
  * The main step: inputs, the job's OIDC token, discovery, exchange; then the
@@ -53,7 +54,7 @@ export async function runMain(deps: StepDeps): Promise<void> {
       );
     }
     core.info(
-      `tokenbroker: token for ${result.scope || '(no scope)'}` +
+      `tokenbroker: token for ${escapeForTerminal(result.scope || '(no scope)')}` +
         (expiresAt ? `, valid until ${expiresAt}` : '') +
         (inputs.exportEnv ? `, exported as ${inputs.exportEnv}` : ''),
     );

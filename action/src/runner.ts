@@ -1,4 +1,5 @@
 import { announcingHttp, type ClientDeps, type HttpDeps } from '../../src/client/http.js';
+import { escapeForTerminal } from '../../src/text/terminal.js';
 
 /**
  * What the steps use of the Actions runner: the part of `@actions/core` they
@@ -30,8 +31,13 @@ export const STATE = {
 
 /** The steps' HTTP: each retry is announced in the step's log. */
 export const stepHttp = (deps: StepDeps): HttpDeps =>
-  announcingHttp(deps, 'tokenbroker-action', (line) => deps.core.info(line));
+  announcingHttp(deps, 'tokenbroker-action', (line) => deps.core.info(escapeForTerminal(line)));
 
+/**
+ * An error's message for the step's log. It can carry the broker's words, and
+ * @actions/core escapes only %, CR and LF: terminal and bidi controls are made
+ * visible here, as the CLI does.
+ */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return escapeForTerminal(e instanceof Error ? e.message : String(e), { multiline: true });
 }

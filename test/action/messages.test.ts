@@ -5,6 +5,7 @@ import type { Runner, StepDeps } from '../../action/src/runner.js';
 import { claimsHint, describeClaims, peekClaims } from '../../src/client/claims.js';
 import { githubClaims, gitlabClaims } from '../helpers/oidc-issuer.js';
 import { startStack, type Stack } from './stack.js';
+import { listen } from '../helpers/listen.js';
 
 describe('the claims shown on a refusal', () => {
   it('shows what a GitHub policy matches on, and a missing environment', () => {
@@ -125,6 +126,45 @@ describe('the main step', () => {
       'saveState',
     ]);
     expect(calls).toContainEqual(['setOutput', 'expires-at', '2026-01-01T00:15:00Z']);
+  });
+
+  it("shows a hostile broker's refusal and scope with terminal and bidi controls made visible", async () => {
+    let refuse = true;
+    const evil = listen((req) => {
+      const base = new URL(req.url).origin;
+      if (req.method === 'GET') return Response.json({ token_endpoint: `${base}/token` });
+      if (refuse) {
+        return Response.json(
+          { error: 'invalid_grant', error_description: 'no\u001b[2J\u009b2J\u202egnp.exe' },
+          { status: 400 },
+        );
+      }
+      return Response.json({
+        access_token: 'a.b.c',
+        token_type: 'Bearer',
+        expires_in: 60,
+        scope: 'read:x\u001b[H\u202e',
+      });
+    });
+    const server = await evil;
+    try {
+      for (const r of [true, false]) {
+        refuse = r;
+        const { core, calls } = recordingCore({ 'broker-url': server.url });
+        await runMain(deps(core));
+        const logged = calls
+          .filter((c) => c[0] === 'setFailed' || c[0] === 'info')
+          .map((c) => c[1]!)
+          .join('\n');
+        // eslint-disable-next-line no-control-regex
+        expect(logged).not.toMatch(/[\u001b\u009b\u202e]/);
+        expect(logged).toContain(
+          r ? 'no\\x1b[2J\\x9b2J\\u{202e}gnp.exe' : 'read:x\\x1b[H\\u{202e}',
+        );
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('fails once, naming the refusal and the claims that did not match', async () => {
