@@ -3,6 +3,7 @@ import { ciIdentity, describeIdentity, type CiIdentity } from '../oidc/identity.
 import { clipText } from './denial-audit.js';
 import { evaluatePolicies, type EvaluatedPolicy } from '../policy/evaluate.js';
 import { decideScopes } from '../policy/grants.js';
+import { PIN_CLAIMS } from '../policy/pins.js';
 import type { MintedToken } from '../tokens/mint.js';
 import type { ExchangeContext } from './context.js';
 import { decideTtl, type ExchangeRequest } from './request.js';
@@ -29,7 +30,7 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
       'no_policy_matched',
       `no trust policy matched: ${describeIdentity(provider, identity, claims.sub)}`,
       {
-        detail: refusalDetail(identity, claims, results),
+        detail: refusalDetail(identity, claims, results, PIN_CLAIMS[provider.kind]),
       },
     );
   }
@@ -79,36 +80,51 @@ export async function ciExchange(req: ExchangeRequest, ctx: ExchangeContext): Pr
 }
 
 /** Policies detailed in a refusal's audit row; the rest are counted. */
-const DETAILED_POLICIES = 20;
+const DETAILED_POLICIES = 8;
 /** A claim's value in that detail: enough to tell a typo from an attack. */
 const SHOWN_VALUE = 96;
 
 /**
  * Per policy, each condition's outcome: the one that failed with what it
  * expected and the token's value (cut), those that held by name, those
- * never run after the failure as skipped. Any repository's token costs a
- * bounded row, and the identity is cut the same way.
+ * never run after the failure as skipped; at most eight policies, and how
+ * many of all failed at a project pin (a token from a project none of them
+ * trusts, which any repository can mint at will). The identity is cut the
+ * same way.
  */
 function refusalDetail(
   identity: CiIdentity,
   claims: Record<string, unknown>,
   results: readonly EvaluatedPolicy[],
+  pins: readonly string[],
 ): Record<string, unknown> {
-  const policies = results.slice(0, DETAILED_POLICIES).map((r) => ({
-    policy: r.policy,
-    conditions: r.conditions.map((c) => {
-      if (c.skipped) return { claim: c.claim, matched: false, skipped: true };
-      if (c.matched) return { claim: c.claim, matched: true };
-      // A string claim is cut here, with its true length; other values come cut by showJson.
-      const value = Object.hasOwn(claims, c.claim) ? claims[c.claim] : undefined;
-      const full = typeof value === 'string' ? JSON.stringify(value) : c.actual;
-      const actual = full === undefined ? undefined : clipText(full, SHOWN_VALUE);
-      return { claim: c.claim, expected: c.expected, actual, matched: false };
-    }),
-  }));
+  let pinMismatch = 0;
+  const policies = results.slice(0, DETAILED_POLICIES).map((r) => {
+    return {
+      policy: r.policy,
+      conditions: r.conditions.map((c) => {
+        if (c.skipped) return { claim: c.claim, matched: false, skipped: true };
+        if (c.matched) return { claim: c.claim, matched: true };
+        // A string claim is cut here, with its true length; other values come cut by showJson.
+        const value = Object.hasOwn(claims, c.claim) ? claims[c.claim] : undefined;
+        const full = typeof value === 'string' ? JSON.stringify(value) : c.actual;
+        const actual = full === undefined ? undefined : clipText(full, SHOWN_VALUE);
+        return { claim: c.claim, expected: c.expected, actual, matched: false };
+      }),
+    };
+  });
+  for (const r of results) {
+    const failed = r.conditions.find((c) => !c.matched && !c.skipped);
+    if (failed && pins.includes(failed.claim)) pinMismatch++;
+  }
   const ci = Object.fromEntries(
     Object.entries(identity).map(([k, v]) => [k, clipText(String(v), SHOWN_VALUE)]),
   );
   const more = results.length - policies.length;
-  return more > 0 ? { ci, policies, more_policies: more } : { ci, policies };
+  return {
+    ci,
+    policies,
+    ...(more > 0 ? { more_policies: more } : {}),
+    ...(pinMismatch ? { pin_mismatch: pinMismatch } : {}),
+  };
 }

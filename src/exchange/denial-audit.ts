@@ -13,11 +13,12 @@ export const DENIAL_BUDGET = {
    */
   anonymous: 900,
   /**
-   * A validly signed token refused by policy: room for the detail of twenty
-   * policies (which check failed, on what value) next to the scopes asked.
-   * Each subject is also rate limited, and a replay is stored small.
+   * A validly signed token refused by policy: room for the detail of eight
+   * policies that trust its project (which check failed, on what value) next
+   * to the scopes asked. Policies pinned to other projects are only counted,
+   * each subject is rate limited, and a replay is stored small.
    */
-  signed: 12 * 1024,
+  signed: 6 * 1024,
 } as const;
 
 interface Clip {

@@ -72,14 +72,14 @@ describe('a refused exchange stores a bounded audit row', () => {
     const res = await exchange(token);
     expect(res.status).toBe(400);
     const row = await lastDenial();
-    expect(new TextEncoder().encode(json(row)).length).toBeLessThanOrEqual(12 * 1024);
+    expect(new TextEncoder().encode(json(row)).length).toBeLessThanOrEqual(6 * 1024);
     expect(row.subject).toBe('ci:github:repo:acme/models:environment:production');
     const detail = row.detail as {
       policies: { policy: string; conditions: Record<string, unknown>[] }[];
       more_policies: number;
     };
-    expect(detail.policies).toHaveLength(20);
-    expect(detail.more_policies).toBe(10);
+    expect(detail.policies).toHaveLength(8);
+    expect(detail.more_policies).toBe(22);
     // Each policy says which check failed and which were never run.
     expect(detail.policies[3]).toEqual({
       policy: 'release-3',
@@ -97,12 +97,42 @@ describe('a refused exchange stores a bounded audit row', () => {
     });
   });
 
+  it('keeps a bounded row for a token from another repository: eight policies failing at their pin, and a count', async () => {
+    const token = await ci.github.github({
+      repository: 'evil/models',
+      ref: `refs/heads/${'r'.repeat(1000)}`,
+    });
+    expect((await exchange(token)).status).toBe(400);
+    const row = await lastDenial();
+    expect(new TextEncoder().encode(json(row)).length).toBeLessThanOrEqual(6 * 1024);
+    expect(row.detail).toMatchObject({
+      ci: { repository: 'evil/models' },
+      more_policies: 22,
+      pin_mismatch: 30,
+    });
+    // The failed pin, and the conditions never run after it.
+    expect((row.detail as { policies: unknown[] }).policies[0]).toEqual({
+      policy: 'release-0',
+      conditions: [
+        {
+          claim: 'repository',
+          expected: '"acme/models"',
+          actual: '"evil/models"',
+          matched: false,
+        },
+        { claim: 'ref', matched: false, skipped: true },
+        { claim: 'environment', matched: false, skipped: true },
+        { claim: 'workflow', matched: false, skipped: true },
+      ],
+    });
+  });
+
   it('stores each replay of an identical refusal small, with its count', async () => {
     const token = await ci.github.github({ repository: 'acme/models', ref: 'refs/heads/x' });
     for (let i = 0; i < 4; i++) expect((await exchange(token)).status).toBe(400);
     const rows = (await ci.broker.store.queryAudit({ event: 'token.denied' })).slice(-4);
     expect(new Set(rows.map((r) => r.tokenSha256)).size).toBe(1);
-    expect((rows[0]!.detail as { policies: unknown[] }).policies).toHaveLength(20);
+    expect((rows[0]!.detail as { policies: unknown[] }).policies).toHaveLength(8);
     expect(rows.slice(1).map((r) => r.detail)).toEqual([
       { repeat: 2, first_time: rows[0]!.time },
       { repeat: 3, first_time: rows[0]!.time },
