@@ -16,7 +16,10 @@ export function revokeHandler(deps: AppDeps) {
   return async function revoke(c: Context): Promise<Response> {
     await deps.rateLimits?.client(deps.clientAddress?.(c) ?? null);
     // Reading a chunked body over the limit throws the 413 here.
-    const token = tokenToRevoke(c.req.header('content-type'), await c.req.text());
+    const sent = tokenToRevoke(c.req.header('content-type'), await c.req.text());
+    // Whitespace around the token (a file read with its newline) is no other token: the
+    // holder wants this one dead. Inside the token nothing is forgiven, as everywhere.
+    const token = sent && trimAsciiSpace(sent);
     try {
       // Without a token there is nothing to do.
       if (!token) return done(c);
@@ -65,6 +68,16 @@ export function tokenToRevoke(contentType: string | undefined, text: string): st
   const values = new Set(new URLSearchParams(text).getAll('token'));
   const [only] = values;
   return values.size === 1 && only ? only : undefined;
+}
+
+/** Spaces, tabs, CR and LF off both ends, by index: a regex anchored at the end is quadratic. */
+function trimAsciiSpace(text: string): string {
+  const space = (i: number) => ' \t\r\n'.includes(text[i]!);
+  let start = 0;
+  let end = text.length;
+  while (start < end && space(start)) start++;
+  while (end > start && space(end - 1)) end--;
+  return text.slice(start, end);
 }
 
 function done(c: Context): Response {
