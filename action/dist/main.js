@@ -684,8 +684,12 @@ function networkReason(e) {
   return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
 }
 
+// src/url.ts
+function isLoopbackHost(hostname) {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
 // src/client/validate.ts
-var LOOPBACK = /* @__PURE__ */ new Set(["localhost", "127.0.0.1", "[::1]"]);
 function parseBrokerUrl(raw, name) {
   const value = raw.trim();
   if (!value) {
@@ -709,8 +713,8 @@ function urlProblem(value) {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     return "is not an http(s) URL: write it in full, e.g. https://broker.example.com";
   }
-  if (url.protocol === "http:" && !LOOPBACK.has(url.hostname)) {
-    return "uses plain http: use https (http is accepted for localhost only)";
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+    return "uses plain http: use https (http is accepted for localhost only: localhost, 127.0.0.0/8, [::1])";
   }
   if (url.search || url.hash || url.username || url.password) {
     return "has a query, fragment or credentials: give the base URL only";

@@ -1,14 +1,13 @@
 import { parseDuration } from '../config/duration.js';
 import { scopeSyntaxProblem } from '../policy/scope.js';
 import { ClientError } from './errors.js';
+import { isLoopbackHost } from '../url.js';
 
 /**
  * Checks of what a user typed (action inputs, CLI flags), done before any
  * network call. `name` is how the user wrote the setting (`broker-url`,
  * `--broker`), so the message points at the line to fix.
  */
-
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** The broker's base URL, without a trailing slash. */
 export function parseBrokerUrl(raw: string, name: string): string {
@@ -40,8 +39,8 @@ export function urlProblem(value: string): string | undefined {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     return 'is not an http(s) URL: write it in full, e.g. https://broker.example.com';
   }
-  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
-    return 'uses plain http: use https (http is accepted for localhost only)';
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return 'uses plain http: use https (http is accepted for localhost only: localhost, 127.0.0.0/8, [::1])';
   }
   if (url.search || url.hash || url.username || url.password) {
     return 'has a query, fragment or credentials: give the base URL only';

@@ -3,6 +3,7 @@ import { parseDuration } from './duration.js';
 import { regexProblem, type MatcherSpec } from '../policy/match.js';
 import { pinProblem, type ProviderKind } from '../policy/pins.js';
 import { MAX_SCOPES, MAX_SCOPE_CLAIM_LENGTH, scopeSyntaxProblem } from '../policy/scope.js';
+import { isSecureUrl } from '../url.js';
 
 /**
  * The raw shape of the config file (spec section 2). Objects are strict so a
@@ -35,28 +36,6 @@ const httpUrl = z.string().refine(
   },
   { message: 'expected an http(s) URL without query or fragment, e.g. https://broker.example.com' },
 );
-
-/**
- * Where keys and certificates come from must be https: over plain http anyone
- * on the path could swap in their own. Loopback is the exception, for tests
- * and demos.
- */
-export function isSecureUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname));
-  } catch {
-    return false;
-  }
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  );
-}
 
 const keySourceUrl = httpUrl.refine(isSecureUrl, {
   message:

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Provider } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isSecureUrl } from '../config/schema.js';
+import { isSecureUrl } from '../url.js';
 import { hasPrivateMembers, keyFitsAlgorithm } from '../jws/algorithms.js';
 import { showJson } from '../jws/compact.js';
 import { FetchProblem, fetchJson } from './fetch-json.js';

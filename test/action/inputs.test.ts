@@ -62,6 +62,13 @@ describe('readInputs', () => {
     );
   });
 
+  it.each(['http://localhost:8787', 'http://127.0.0.2:8787', 'http://[::1]:8787'])(
+    'accepts plain http on loopback as the config does (one rule, 127.0.0.0/8 included): %s',
+    (url) => {
+      expect(read({ 'broker-url': url }).brokerUrl).toBe(url);
+    },
+  );
+
   it.each([
     [
       'a missing broker-url',
@@ -76,7 +83,12 @@ describe('readInputs', () => {
     [
       'plain http to another machine',
       { 'broker-url': 'http://broker.example.com' },
-      'broker-url "http://broker.example.com" uses plain http: use https (http is accepted for localhost only)',
+      'broker-url "http://broker.example.com" uses plain http: use https (http is accepted for localhost only: localhost, 127.0.0.0/8, [::1])',
+    ],
+    [
+      'plain http to a host named like a loopback address',
+      { 'broker-url': 'http://127.0.0.1.evil.example' },
+      'broker-url "http://127.0.0.1.evil.example" uses plain http: use https (http is accepted for localhost only: localhost, 127.0.0.0/8, [::1])',
     ],
     [
       'a broker-url with a query',
