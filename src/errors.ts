@@ -51,6 +51,8 @@ export class BrokerError extends Error {
   readonly detail: Record<string, unknown> | undefined;
   /** Extra response headers, e.g. Retry-After. */
   readonly headers: Record<string, string> | undefined;
+  /** The status, when it is not the code's own: a framework's HTTP error keeps its status. */
+  private readonly statusOverride: number | undefined;
 
   constructor(
     code: ErrorCode,
@@ -59,16 +61,18 @@ export class BrokerError extends Error {
       detail?: Record<string, unknown>;
       headers?: Record<string, string>;
       cause?: unknown;
+      status?: number;
     } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.detail = options.detail;
     this.headers = options.headers;
+    this.statusOverride = options.status;
   }
 
   get status(): number {
-    return ERROR_CODES[this.code].status;
+    return this.statusOverride ?? ERROR_CODES[this.code].status;
   }
 
   get oauthError(): string {

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { BrokerError } from '../errors.js';
+import { BrokerError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { htmlResponse, wantsHtml } from './html.js';
 import { errorPageHtml } from './pages/error-page.js';
@@ -83,10 +83,26 @@ function toBrokerError(err: unknown): BrokerError | undefined {
   if (err instanceof BrokerError) return err;
   if (err instanceof HTTPException) {
     if (err.status === 413) return tooLarge();
-    if (err.status < 500) return new BrokerError('invalid_request', err.message || 'bad request');
+    // The framework's 4xx keeps its status (a 401 stays a 401), with the nearest RFC 6749 error.
+    if (err.status < 500) {
+      return new BrokerError(
+        FRAMEWORK_CODES[err.status] ?? 'invalid_request',
+        err.message || 'bad request',
+        {
+          status: err.status,
+        },
+      );
+    }
   }
   return undefined;
 }
+
+const FRAMEWORK_CODES: Partial<Record<number, ErrorCode>> = {
+  401: 'invalid_client',
+  403: 'no_access',
+  404: 'not_found',
+  429: 'rate_limited',
+};
 
 export const tooLarge = () =>
   new BrokerError('body_too_large', 'request body is larger than 64 KiB: send a smaller body');

@@ -1,3 +1,5 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { HTTPException } from 'hono/http-exception';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXCHANGE, startBroker, type TestBroker } from '../helpers/broker.js';
 
@@ -199,5 +201,28 @@ describe('bad input gets a 4xx with an RFC 6749 body', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
+  });
+});
+
+describe('HTTP errors the framework raises', () => {
+  it.each([
+    [400, 'invalid_request'],
+    [401, 'invalid_client'],
+    [403, 'access_denied'],
+    [404, 'invalid_request'],
+    [405, 'invalid_request'],
+    [429, 'temporarily_unavailable'],
+  ])('keep their status %i, with an RFC 6749 body (%s)', async (status, error) => {
+    broker.app.get('/framework-error', () => {
+      throw new HTTPException(status as ContentfulStatusCode, {
+        message: 'refused by the framework',
+      });
+    });
+    await expectOAuthError(
+      await broker.app.request('/framework-error'),
+      status,
+      error,
+      'refused by the framework',
+    );
   });
 });
