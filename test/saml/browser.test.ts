@@ -9,6 +9,7 @@ import { HUB_SECRET, basic, startBroker, testConfig, type TestBroker } from '../
 import { listen } from '../helpers/listen.js';
 import { ROLES } from '../helpers/saml-broker.js';
 import { startIdpServer } from '../helpers/saml-idp-server.js';
+import { chromiumPath } from '../helpers/chromium.js';
 
 const OUTPUT = join(process.cwd(), 'test-output', 'saml');
 
@@ -47,7 +48,7 @@ beforeAll(async () => {
   closers.push(() => broker.cleanup());
   ref.app = broker.app;
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumPath(),
     headless: true,
     args: [
       '--no-sandbox',
