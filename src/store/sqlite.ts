@@ -35,21 +35,6 @@ interface QueuedWrite {
   reject: (error: unknown) => void;
 }
 
-/** A copy of plain data without the functions JSON.stringify would skip. */
-function withoutFunctions(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutFunctions);
-  const plain =
-    typeof value === 'object' &&
-    value !== null &&
-    Object.getPrototypeOf(value) === Object.prototype;
-  if (!plain) return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([, v]) => typeof v !== 'function' && typeof v !== 'symbol')
-      .map(([k, v]) => [k, withoutFunctions(v)]),
-  );
-}
-
 /** SQLite's error as thrown by better-sqlite3, code included, though it was raised in the writer. */
 /** How long a healthy readiness answer is reused; a probe still runs every few seconds. */
 const READY_REUSE_MS = 2000;
@@ -404,17 +389,20 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * postMessage refused the batch: an argument holds a function, which the
-   * in-thread store used to drop silently (JSON.stringify). Drop it here too;
-   * a write that still cannot be cloned fails alone.
+   * postMessage refused the batch: a write's arguments are not plain data (a
+   * bug in its caller). That write fails alone, saying so; the others go.
    */
   private cloneable(batch: QueuedWrite[]): QueuedWrite[] {
     return batch.filter((w) => {
       try {
-        w.request = structuredClone(withoutFunctions(w.request) as WriteRequest);
+        structuredClone(w.request);
         return true;
       } catch (error) {
-        w.reject(error);
+        w.reject(
+          new Error(`store write ${w.request.op} was given something that is not plain data`, {
+            cause: error,
+          }),
+        );
         return false;
       }
     });

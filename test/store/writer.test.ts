@@ -159,19 +159,20 @@ describe('SQLite writer thread', () => {
     expect(changes()).toBe(before);
   });
 
-  it('accepts arguments carrying functions, which cannot cross to the thread, as before', async () => {
+  it('fails only the write whose arguments are not plain data, and commits the rest of its batch', async () => {
     const { store } = openStore();
-    // The CI exchange hangs a callback on `once`; JSON.stringify used to drop
-    // functions from an audit detail.
-    const once = { key: 'ci:1', expiresAt: 9999, replayed: () => new Error('replayed') };
     const detail = { keep: 1, drop: () => 0 };
-    const results = await Promise.all([
-      store.recordIssue(token('f'), audit('token.issued'), once),
+    const [good, bad] = await Promise.allSettled([
+      store.appendAudit(audit('plain')),
       store.appendAudit(audit('with.function', { detail })),
     ]);
-    expect(results).toEqual(['issued', undefined]);
-    expect(await store.recordIssue(token('f2'), audit('token.issued'), once)).toBe('replayed');
-    expect((await store.queryAudit({ event: 'with.function' }))[0]!.detail).toEqual({ keep: 1 });
+    expect(good.status).toBe('fulfilled');
+    expect(bad).toMatchObject({
+      status: 'rejected',
+      reason: { message: 'store write appendAudit was given something that is not plain data' },
+    });
+    expect(await store.queryAudit({ event: 'plain' })).toHaveLength(1);
+    expect(await store.queryAudit({ event: 'with.function' })).toHaveLength(0);
   });
 
   it('commits the queued writes on close, and survives reopening', async () => {
