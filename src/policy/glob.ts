@@ -1,5 +1,5 @@
 /**
- * Globs as the spec defines them: `*` is any run of characters without `/`,
+ * Globs as the config reference (README) defines them: `*` is any run of characters without `/`,
  * `**` is any run at all, everything else is literal.
  */
 type Token = { kind: 'lit'; ch: string } | { kind: 'star' } | { kind: 'dstar' };
