@@ -1,15 +1,30 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { jsonLogger, redact } from '../../src/log.js';
+import { redact, type Logger } from '../../src/log.js';
 import { form, introspect } from '../helpers/broker.js';
 import { startCi, type CiSetup } from '../helpers/ci.js';
 
 let ci: CiSetup;
 afterEach(() => ci.close());
 
+/**
+ * A logger that keeps what callers hand it, unmasked: the JWT mask of
+ * jsonLogger is a safety net, so this test must fail when a caller passes a
+ * token, not only when the net has a hole.
+ */
+function rawLogger(lines: string[]): Logger {
+  const log = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    lines.push(
+      JSON.stringify({ level, msg, ...fields }, (_k, v: unknown) =>
+        v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v,
+      ),
+    );
+  return { info: log('info'), warn: log('warn'), error: log('error') };
+}
+
 describe('logs', () => {
   it('never contain a token or a secret, whatever the outcome', async () => {
     const lines: string[] = [];
-    ci = await startCi({ logger: jsonLogger((l) => lines.push(l)) });
+    ci = await startCi({ logger: rawLogger(lines) });
     const good = await ci.github.github();
     const issued = (await (await ci.exchange(good)).json()).access_token as string;
     await ci.exchange(good); // replay
