@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, nowSeconds } from '../../src/clock.js';
 import { startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
 import { listen } from '../helpers/listen.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc-issuer.js';
@@ -27,6 +27,8 @@ export interface Stack {
   audiencesAsked: string[];
   /** Requests the runtime refused for a bad bearer. */
   badBearers: number;
+  /** A GitHub-shaped CI token minted at the broker's time. */
+  ciToken(claims: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,8 @@ export async function startStack(): Promise<Stack> {
     hits,
     audiencesAsked: [],
     badBearers: 0,
+    // On the broker's clock: one clock for the tokens and the broker that checks them.
+    ciToken: (claims) => issuer.github(claims, { now: nowSeconds(broker.clock) }),
     close: async () => {},
   };
 
@@ -96,7 +100,7 @@ export async function startStack(): Promise<Stack> {
       return c.json({ message: 'api-version and audience are required' }, 400);
     }
     stack.audiencesAsked.push(audience);
-    return c.json({ value: await issuer.github({ aud: audience, ...stack.jobClaims }) });
+    return c.json({ value: await stack.ciToken({ aud: audience, ...stack.jobClaims }) });
   });
   const runtimeServer = await listen(runtime.fetch);
   stack.runtimeUrl = runtimeServer.url;

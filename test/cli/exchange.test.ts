@@ -17,7 +17,7 @@ const exchange = (args: string[], env: Record<string, string | undefined>) =>
 
 describe('tokenbroker exchange', () => {
   it('prints the token, and only the token, on stdout', async () => {
-    const oidc = await stack.issuer.github({ aud: stack.brokerUrl });
+    const oidc = await stack.ciToken({ aud: stack.brokerUrl });
     const r = await exchange(
       [
         '--broker',
@@ -42,7 +42,7 @@ describe('tokenbroker exchange', () => {
   });
 
   it('exits 1 with the refusal and the claims when no policy matches', async () => {
-    const oidc = await stack.issuer.github({ aud: stack.brokerUrl, repository: 'acme/other' });
+    const oidc = await stack.ciToken({ aud: stack.brokerUrl, repository: 'acme/other' });
     const r = await exchange(['--broker', stack.brokerUrl, '--oidc-token-env', 'T'], { T: oidc });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
