@@ -86,6 +86,8 @@ export function personRoutes(ctx: SsoContext): Hono {
     '/tokens',
     page(async (c) => {
       const { session, params } = await formSession(c);
+      // A person mints under the same per-subject limit as a CI job or a narrowing.
+      await deps.rateLimits?.subject(session.subject);
       const form = { scope: printable(params.scope ?? ''), ttl: printable(params.ttl ?? '') };
       const roles = rolesOf(session);
       const info = requestInfo(c, deps);

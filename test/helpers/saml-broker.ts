@@ -42,6 +42,8 @@ export async function startSamlBroker(
     sso?: Record<string, unknown>;
     idp?: TestIdp;
     clock?: ManualClock;
+    /** Other top-level config keys, e.g. rate_limit. */
+    config?: Record<string, unknown>;
   } = {},
 ): Promise<SamlTestBroker> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0));
@@ -56,6 +58,7 @@ export async function startSamlBroker(
       roles: ROLES,
       ...options.sso,
     },
+    ...options.config,
   });
   const broker = await startBroker({ config, clock });
   const t: SamlTestBroker = {

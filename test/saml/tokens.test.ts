@@ -86,6 +86,23 @@ describe("the person's page: minting and revoking", () => {
     expect(await t.broker.store.listTokens({})).toHaveLength(0);
   });
 
+  it('mints under the per-subject rate limit, like every other grant', async () => {
+    t = await startSamlBroker({
+      config: { rate_limit: { per_client: '100/1m', per_subject: '2/1m' } },
+    });
+    const cookie = await t.login();
+    const csrf = await csrfOf(t, cookie);
+    const mint = () => post(t, '/tokens', cookie, { csrf, scope: 'read:models/acme/x', ttl: '' });
+    expect((await mint()).status).toBe(200);
+    expect((await mint()).status).toBe(200);
+    const refused = await mint();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    const html = await refused.text();
+    expect(html).toContain('too many requests from subject user:alice@example.com');
+    expect(tokenIn(html)).toBeUndefined();
+  });
+
   it('refuses the mint form without a session', async () => {
     t = await startSamlBroker();
     const res = await t.broker.app.request('/tokens', {
