@@ -1,0 +1,85 @@
+import type { Clock } from '../clock.js';
+import type { RateLimiter, RateLimiterFactory, WindowCount } from './limiter.js';
+
+interface Window {
+  count: number;
+  /** When the window closes, in the clock's milliseconds. */
+  endsAt: number;
+}
+
+/**
+ * A fixed-window counter in memory, on the injected clock. A key's window
+ * opens at its first hit and lasts `windowSeconds`; the next hit after it
+ * closes opens a new one. (rate-limiter-flexible's memory limiter counts the
+ * same way but reads wall-clock time, so its windows could not be tested.)
+ *
+ * Memory is bounded by the keys one window can open: a key per client
+ * address, per verified subject, or per (address, known client_id) for failed
+ * authentication. Every window has the same length, so the map, in insertion
+ * order, is also in closing order: each call first drops the closed windows
+ * at its front. Each key is dropped once per window it opened, so the sweep
+ * costs O(1) amortized per hit, and no closed window outlives the next call.
+ * No timer: nothing keeps a process alive or runs while the broker is idle.
+ */
+export class FixedWindowLimiter implements RateLimiter {
+  private readonly windows = new Map<string, Window>();
+  private readonly windowMs: number;
+
+  constructor(
+    private readonly clock: Clock,
+    windowSeconds: number,
+  ) {
+    this.windowMs = windowSeconds * 1000;
+  }
+
+  consume(key: string): Promise<WindowCount> {
+    const now = this.clock.now();
+    this.sweep(now);
+    let w = this.open(key, now);
+    if (!w) {
+      // Deleted first so that a reopened key moves to the back: the map stays in closing order.
+      this.windows.delete(key);
+      w = { count: 0, endsAt: now + this.windowMs };
+      this.windows.set(key, w);
+    }
+    w.count += 1;
+    return Promise.resolve(this.view(w, now));
+  }
+
+  peek(key: string): Promise<WindowCount | undefined> {
+    const now = this.clock.now();
+    this.sweep(now);
+    const w = this.open(key, now);
+    return Promise.resolve(w && this.view(w, now));
+  }
+
+  /** Keys with an open window (closed ones are dropped first). */
+  get size(): number {
+    this.sweep(this.clock.now());
+    return this.windows.size;
+  }
+
+  private open(key: string, now: number): Window | undefined {
+    const w = this.windows.get(key);
+    return w && w.endsAt > now ? w : undefined;
+  }
+
+  private sweep(now: number): void {
+    // A clock set back can leave a later-closing window in front; the ones
+    // behind it wait for it, and `open` never counts a closed window meanwhile.
+    for (const [key, w] of this.windows) {
+      if (w.endsAt > now) return;
+      this.windows.delete(key);
+    }
+  }
+
+  private view(w: Window, now: number): WindowCount {
+    // Never more than one window, even when the clock was set back after it opened.
+    return { count: w.count, msBeforeReset: Math.min(w.endsAt - now, this.windowMs) };
+  }
+}
+
+/** The default: each kind's windows in this instance's memory, on the injected clock. */
+export function inMemoryLimiters(clock: Clock): RateLimiterFactory {
+  return (_kind, windowSeconds) => new FixedWindowLimiter(clock, windowSeconds);
+}
