@@ -18,7 +18,8 @@ interface Window {
  * authentication. Every window has the same length, so the map, in insertion
  * order, is also in closing order: each call first drops the closed windows
  * at its front. Each key is dropped once per window it opened, so the sweep
- * costs O(1) amortized per hit, and no closed window outlives the next call.
+ * costs O(1) amortized per hit, and, while the clock moves forward, no
+ * closed window outlives the next call.
  * No timer: nothing keeps a process alive or runs while the broker is idle.
  */
 export class FixedWindowLimiter implements RateLimiter {
@@ -61,21 +62,28 @@ export class FixedWindowLimiter implements RateLimiter {
 
   private open(key: string, now: number): Window | undefined {
     const w = this.windows.get(key);
-    return w && w.endsAt > now ? w : undefined;
+    return w && this.isOpen(w, now) ? w : undefined;
+  }
+
+  /**
+   * A window that begins after `now` (the clock was set back) counts as
+   * closed too, so a key is never held for longer than one window. Windows
+   * opened before the jump sit in front of any opened after it, so sweeps
+   * still reach them, at the latest when the front windows close.
+   */
+  private isOpen(w: Window, now: number): boolean {
+    return now < w.endsAt && w.endsAt - this.windowMs <= now;
   }
 
   private sweep(now: number): void {
-    // A clock set back can leave a later-closing window in front; the ones
-    // behind it wait for it, and `open` never counts a closed window meanwhile.
     for (const [key, w] of this.windows) {
-      if (w.endsAt > now) return;
+      if (this.isOpen(w, now)) return;
       this.windows.delete(key);
     }
   }
 
   private view(w: Window, now: number): WindowCount {
-    // Never more than one window, even when the clock was set back after it opened.
-    return { count: w.count, msBeforeReset: Math.min(w.endsAt - now, this.windowMs) };
+    return { count: w.count, msBeforeReset: w.endsAt - now };
   }
 }
 
