@@ -29,15 +29,32 @@ describe('FixedWindowLimiter', () => {
     expect(await limiter.peek('a')).toBeUndefined();
   });
 
-  it('drops every key once its window has closed, so a flood of keys leaves nothing behind', async () => {
+  it('drops a closed window at the next call, and nothing before the window closes', async () => {
     const clock = new ManualClock();
     const limiter = new FixedWindowLimiter(clock, 60);
-    for (let i = 0; i < 10_000; i++) await limiter.consume(`address-${i}`);
-    expect(limiter.size).toBe(10_000);
+    for (const key of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) await limiter.consume(key);
     clock.advance(59);
-    expect(limiter.size).toBe(10_000);
+    await limiter.peek('203.0.113.9');
+    expect(limiter.size).toBe(3);
     clock.advance(1);
+    await limiter.peek('203.0.113.9');
     expect(limiter.size).toBe(0);
+  });
+
+  it('drains a flood of keys 64 per call, faster than calls can add keys', async () => {
+    const clock = new ManualClock();
+    const limiter = new FixedWindowLimiter(clock, 60);
+    for (let i = 0; i < 10_000; i++) await limiter.consume(`flood-${i}`);
+    expect(limiter.size).toBe(10_000);
+    clock.advance(60);
+    // Each call pays for at most 64 drops, and a call that opens a key still shrinks the table.
+    await limiter.consume('next-0');
+    expect(limiter.size).toBe(10_000 - 64 + 1);
+    // A closed window still held is never counted: this key opens a new one (and moves to the back).
+    expect(await limiter.consume('flood-9999')).toEqual({ count: 1, msBeforeReset: 60_000 });
+    expect(limiter.size).toBe(10_000 - 2 * 64 + 1);
+    for (let i = 1; i < 160; i++) await limiter.consume(`next-${i}`);
+    expect(limiter.size).toBe(161);
   });
 
   it('drops windows in the order they close, a reopened key included', async () => {
@@ -47,13 +64,15 @@ describe('FixedWindowLimiter', () => {
     clock.advance(30);
     await limiter.consume('b'); // closes at 90
     clock.advance(31);
+    await limiter.peek('c');
     expect(limiter.size).toBe(1);
     await limiter.consume('a'); // reopened at 61, closes at 121: now behind b
     clock.advance(30);
-    expect(limiter.size).toBe(1);
     expect(await limiter.peek('b')).toBeUndefined();
+    expect(limiter.size).toBe(1);
     expect(await limiter.peek('a')).toEqual({ count: 1, msBeforeReset: 30_000 });
     clock.advance(30);
+    await limiter.peek('c');
     expect(limiter.size).toBe(0);
   });
 
@@ -69,6 +88,7 @@ describe('FixedWindowLimiter', () => {
     expect(await limiter.consume('a')).toEqual({ count: 1, msBeforeReset: 60_000 });
     expect(limiter.size).toBe(1);
     clock.advance(60);
+    await limiter.peek('c');
     expect(limiter.size).toBe(0);
   });
 });
