@@ -18,6 +18,8 @@ import { Minter } from './tokens/mint.js';
 import { webCryptoBackend, type CryptoBackend } from './jws/backend.js';
 import { CiVerifier } from './oidc/verify.js';
 import { RateLimits } from './http/rate-limit.js';
+import { inMemoryLimiters } from './rate-limit/fixed-window.js';
+import type { RateLimiterFactory } from './rate-limit/limiter.js';
 
 /** What the runtime entry point (Node or Workers) hands the core. */
 export interface AppOptions {
@@ -34,9 +36,16 @@ export interface AppOptions {
   timedOut?: (c: Context) => boolean;
   /** Signature primitives; WebCrypto unless the runtime brings faster ones. */
   crypto?: CryptoBackend;
+  /**
+   * Counts hits for `rate_limit` (which sets the limits and windows); windows
+   * in this instance's memory on `clock` unless the runtime brings shared ones.
+   */
+  rateLimiter?: RateLimiterFactory;
 }
 
-export interface AppDeps extends Required<Omit<AppOptions, 'clientAddress' | 'timedOut'>> {
+export interface AppDeps extends Required<
+  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter'>
+> {
   clientAddress: AppOptions['clientAddress'];
   minter: Minter;
   ci: CiVerifier;
@@ -73,7 +82,9 @@ export function createApp(options: AppOptions): Hono {
       logger,
       crypto: cryptoBackend,
     }),
-    rateLimits: options.config.rateLimit ? new RateLimits(options.config.rateLimit) : undefined,
+    rateLimits: options.config.rateLimit
+      ? new RateLimits(options.config.rateLimit, options.rateLimiter ?? inMemoryLimiters(clock))
+      : undefined,
   };
 
   const app = new Hono();

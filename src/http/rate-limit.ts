@@ -1,43 +1,27 @@
-import type {
-  RateLimiterMemory as RateLimiterMemoryType,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
-// The package root pulls in node:cluster; the memory limiter alone runs on Workers too.
-import RateLimiterMemoryImpl from 'rate-limiter-flexible/lib/RateLimiterMemory.js';
-import type { RateLimit } from '../config/compile.js';
+import type { Rate, RateLimit } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import { formatDuration } from '../config/duration.js';
-
-const RateLimiterMemory = RateLimiterMemoryImpl as unknown as typeof RateLimiterMemoryType;
+import type { RateLimiter, RateLimiterFactory } from '../rate-limit/limiter.js';
 
 /**
  * Limits on the token endpoints, per client address and per subject (the CI
  * token's subject or the person), and on failed client authentication at
- * /introspect, kept in memory per instance: a flood is stopped where it
- * lands, and a restart forgets nothing that matters. Every key expires with
- * its window, so memory is bounded by the keys one window can create.
+ * /introspect. The counting is the injected `RateLimiter`'s: in memory per
+ * instance by default (a flood is stopped where it lands, and a restart
+ * forgets nothing that matters), every key dropped when its window closes.
  */
 export class RateLimits {
-  private readonly perClient: RateLimiterMemoryType;
-  private readonly perSubject: RateLimiterMemoryType;
-  private readonly failedAuth: RateLimiterMemoryType;
+  private readonly perClient: RateLimiter;
+  private readonly perSubject: RateLimiter;
+  private readonly failedAuth: RateLimiter;
 
-  constructor(private readonly limits: RateLimit) {
-    this.perClient = new RateLimiterMemory({
-      keyPrefix: 'client',
-      points: limits.perClient.limit,
-      duration: limits.perClient.windowSeconds,
-    });
-    this.perSubject = new RateLimiterMemory({
-      keyPrefix: 'subject',
-      points: limits.perSubject.limit,
-      duration: limits.perSubject.windowSeconds,
-    });
-    this.failedAuth = new RateLimiterMemory({
-      keyPrefix: 'failed-auth',
-      points: limits.failedAuth.limit,
-      duration: limits.failedAuth.windowSeconds,
-    });
+  constructor(
+    private readonly limits: RateLimit,
+    limiter: RateLimiterFactory,
+  ) {
+    this.perClient = limiter('client', limits.perClient.windowSeconds);
+    this.perSubject = limiter('subject', limits.perSubject.windowSeconds);
+    this.failedAuth = limiter('failed-auth', limits.failedAuth.windowSeconds);
   }
 
   async client(address: string | null): Promise<void> {
@@ -60,10 +44,10 @@ export class RateLimits {
    * busy resource server that authenticates is never slowed down.
    */
   async checkFailedAuth(key: FailedAuthKey): Promise<void> {
-    const res = await this.failedAuth.get(failedAuthKey(key));
-    if (!res || res.consumedPoints < this.limits.failedAuth.limit) return;
+    const res = await this.failedAuth.peek(failedAuthKey(key));
+    if (!res || res.count < this.limits.failedAuth.limit) return;
     const { limit, windowSeconds } = this.limits.failedAuth;
-    const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+    const retryAfter = seconds(res.msBeforeReset);
     throw new BrokerError(
       'rate_limited',
       `too many failed client authentications for this client_id from this address (limit ${limit} per ${formatDuration(windowSeconds)}): check the secret in resource_servers and retry after ${retryAfter}s`,
@@ -73,13 +57,9 @@ export class RateLimits {
 
   /** Counts one failed client authentication; true when it reaches the limit. */
   async recordFailedAuth(key: FailedAuthKey): Promise<boolean> {
-    try {
-      const res = await this.failedAuth.consume(failedAuthKey(key));
-      return res.consumedPoints === this.limits.failedAuth.limit;
-    } catch (e) {
-      if (e instanceof Error) throw e;
-      return false; // already over (concurrent failures): counted, nothing more to say
-    }
+    // Past the limit (concurrent failures) it is counted, with nothing more to say.
+    const res = await this.failedAuth.consume(failedAuthKey(key));
+    return res.count === this.limits.failedAuth.limit;
   }
 }
 
@@ -101,21 +81,18 @@ function failedAuthKey({ address, knownClientId }: FailedAuthKey): string {
   return `${address ?? 'unknown'} ${knownClientId === undefined ? '?' : `=${knownClientId}`}`;
 }
 
-async function consume(
-  limiter: RateLimiterMemoryType,
-  key: string,
-  who: string,
-  limit: { limit: number; windowSeconds: number },
-): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (e) {
-    if (e instanceof Error) throw e;
-    const retryAfter = Math.max(1, Math.ceil((e as RateLimiterRes).msBeforeNext / 1000));
-    throw new BrokerError(
-      'rate_limited',
-      `too many requests from ${who} (limit ${limit.limit} per ${formatDuration(limit.windowSeconds)}): retry after ${retryAfter}s`,
-      { headers: { 'Retry-After': String(retryAfter) } },
-    );
-  }
+async function consume(limiter: RateLimiter, key: string, who: string, limit: Rate): Promise<void> {
+  const res = await limiter.consume(key);
+  if (res.count <= limit.limit) return;
+  const retryAfter = seconds(res.msBeforeReset);
+  throw new BrokerError(
+    'rate_limited',
+    `too many requests from ${who} (limit ${limit.limit} per ${formatDuration(limit.windowSeconds)}): retry after ${retryAfter}s`,
+    { headers: { 'Retry-After': String(retryAfter) } },
+  );
+}
+
+/** Retry-After in whole seconds, rounded up so that a retry never lands inside the window. */
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }

@@ -12,6 +12,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import { KeyRing } from '../../src/tokens/keys.js';
 import { Minter } from '../../src/tokens/mint.js';
 import type { Logger } from '../../src/log.js';
+import type { RateLimiterFactory } from '../../src/rate-limit/limiter.js';
 
 export const HUB_SECRET = 'hub-secret-for-tests';
 
@@ -67,6 +68,8 @@ export async function startBroker(
     logger?: Logger;
     /** Signature primitives: the core's WebCrypto unless a test brings node:crypto. */
     crypto?: CryptoBackend;
+    /** Counts for rate_limit: the app's in-memory windows on `clock` unless a test shares one. */
+    rateLimiter?: RateLimiterFactory;
   } = {},
 ): Promise<TestBroker> {
   const { dir, cleanup } = options.dir ? { dir: options.dir, cleanup: () => {} } : tempDir();
@@ -84,6 +87,7 @@ export async function startBroker(
     fetch: options.fetch,
     logger: options.logger,
     crypto: options.crypto,
+    rateLimiter: options.rateLimiter,
   });
   const minter = new Minter({
     store,
