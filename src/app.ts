@@ -17,7 +17,7 @@ import type { KeyRing } from './tokens/keys.js';
 import { Minter } from './tokens/mint.js';
 import { webCryptoBackend, type CryptoBackend } from './jws/backend.js';
 import { CiVerifier } from './oidc/verify.js';
-import { RateLimits } from './http/rate-limit.js';
+import { RateLimits } from './rate-limit/limits.js';
 import { inMemoryLimiters } from './rate-limit/fixed-window.js';
 import type { RateLimiterFactory } from './rate-limit/limiter.js';
 

@@ -4,7 +4,7 @@ import type { Store } from '../store/types.js';
 import type { KeyRing } from '../tokens/keys.js';
 import type { Minter } from '../tokens/mint.js';
 import type { CiVerifier } from '../oidc/verify.js';
-import type { RateLimits } from '../http/rate-limit.js';
+import type { RateLimits } from '../rate-limit/limits.js';
 
 /** Who is asking, for the audit row. */
 export interface RequestInfo {

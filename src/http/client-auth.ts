@@ -3,7 +3,7 @@ import { BrokerError } from '../errors.js';
 import type { ResourceServer } from '../config/compile.js';
 import type { Logger } from '../log.js';
 import { constantTimeEqual, sha256Hex } from '../tokens/crypto.js';
-import type { RateLimits } from './rate-limit.js';
+import type { RateLimits } from '../rate-limit/limits.js';
 
 const DUMMY = '0'.repeat(64);
 

@@ -1,7 +1,7 @@
 import type { Rate, RateLimit } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import { formatDuration } from '../config/duration.js';
-import type { RateLimiter, RateLimiterFactory } from '../rate-limit/limiter.js';
+import type { RateLimiter, RateLimiterFactory } from './limiter.js';
 
 /**
  * Limits on the token endpoints, per client address and per subject (the CI
