@@ -2,7 +2,6 @@ import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config/compile.js';
 import { BrokerError } from './errors.js';
 import { discoveryRoutes } from './http/discovery.js';
 import { bodyLimit } from './http/body-limit.js';
@@ -12,45 +11,14 @@ import { revokeHandler } from './http/revoke.js';
 import { ssoRoutes } from './http/sso.js';
 import { tokenHandler } from './http/token.js';
 import { silentLogger, type Logger } from './log.js';
-import type { Store } from './store/types.js';
-import type { KeyRing } from './tokens/keys.js';
 import { Minter } from './tokens/mint.js';
-import { webCryptoBackend, type CryptoBackend } from './jws/backend.js';
+import { webCryptoBackend } from './jws/backend.js';
 import { CiVerifier } from './oidc/verify.js';
 import { RateLimits } from './rate-limit/limits.js';
+import type { AppDeps, AppOptions } from './deps.js';
 import { inMemoryLimiters } from './rate-limit/fixed-window.js';
-import type { RateLimiterFactory } from './rate-limit/limiter.js';
 
-/** What the runtime entry point (Node or Workers) hands the core. */
-export interface AppOptions {
-  config: Config;
-  store: Store;
-  /** Loaded (`init()`ed) signing keys. */
-  keys: KeyRing;
-  clock?: Clock;
-  fetch?: typeof fetch;
-  logger?: Logger;
-  /** The caller's address as the runtime knows it. */
-  clientAddress?: (c: Context) => string | null;
-  /** Whether the runtime cut this request for arriving slower than limits.request_timeout. */
-  timedOut?: (c: Context) => boolean;
-  /** Signature primitives; WebCrypto unless the runtime brings faster ones. */
-  crypto?: CryptoBackend;
-  /**
-   * Counts hits for `rate_limit` (which sets the limits and windows); windows
-   * in this instance's memory on `clock` unless the runtime brings shared ones.
-   */
-  rateLimiter?: RateLimiterFactory;
-}
-
-export interface AppDeps extends Required<
-  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter'>
-> {
-  clientAddress: AppOptions['clientAddress'];
-  minter: Minter;
-  ci: CiVerifier;
-  rateLimits: RateLimits | undefined;
-}
+export type { AppDeps, AppOptions } from './deps.js';
 
 const BODY_LIMIT = 64 * 1024;
 

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { nowSeconds } from '../clock.js';
 import { GRANT_TOKEN_EXCHANGE } from '../exchange/request.js';
 

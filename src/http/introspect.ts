@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { isBrokerError } from '../errors.js';
 import { verifyOwnToken } from '../tokens/verify.js';
 import { authenticateResourceServer } from './client-auth.js';

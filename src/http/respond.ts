@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import type { RequestInfo } from '../exchange/context.js';
 
 /** JSON that must never be cached: everything a token endpoint answers. */

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { nowSeconds } from '../clock.js';
 import { isBrokerError } from '../errors.js';
 import { verifyOwnToken } from '../tokens/verify.js';

@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import type { Saml, Sso } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import { LoginBinding } from '../saml/login-binding.js';

@@ -13,7 +13,7 @@ import {
 import type { AuditEvent } from '../store/types.js';
 import { showText } from '../text/show.js';
 import { sha256Hex } from '../tokens/crypto.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { DENIAL_BUDGET, RepeatedDenials, boundDenial } from '../exchange/denial-audit.js';
 import { readParams } from './params.js';
 import { noStore, requestInfo } from './respond.js';

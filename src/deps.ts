@@ -1,0 +1,47 @@
+import type { Context } from 'hono';
+import type { Clock } from './clock.js';
+import type { Config } from './config/compile.js';
+import type { CryptoBackend } from './jws/backend.js';
+import type { Logger } from './log.js';
+import type { CiVerifier } from './oidc/verify.js';
+import type { RateLimiterFactory } from './rate-limit/limiter.js';
+import type { RateLimits } from './rate-limit/limits.js';
+import type { Store } from './store/types.js';
+import type { KeyRing } from './tokens/keys.js';
+import type { Minter } from './tokens/mint.js';
+
+/*
+ * What the core is given and what its routes share, apart from createApp
+ * itself, so that a route imports these types and never the app that mounts it.
+ */
+
+/** What the runtime entry point (Node or Workers) hands the core. */
+export interface AppOptions {
+  config: Config;
+  store: Store;
+  /** Loaded (`init()`ed) signing keys. */
+  keys: KeyRing;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  logger?: Logger;
+  /** The caller's address as the runtime knows it. */
+  clientAddress?: (c: Context) => string | null;
+  /** Whether the runtime cut this request for arriving slower than limits.request_timeout. */
+  timedOut?: (c: Context) => boolean;
+  /** Signature primitives; WebCrypto unless the runtime brings faster ones. */
+  crypto?: CryptoBackend;
+  /**
+   * Counts hits for `rate_limit` (which sets the limits and windows); windows
+   * in this instance's memory on `clock` unless the runtime brings shared ones.
+   */
+  rateLimiter?: RateLimiterFactory;
+}
+
+export interface AppDeps extends Required<
+  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter'>
+> {
+  clientAddress: AppOptions['clientAddress'];
+  minter: Minter;
+  ci: CiVerifier;
+  rateLimits: RateLimits | undefined;
+}
