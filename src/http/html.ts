@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { UNSAFE } from '../text/terminal.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -13,13 +14,14 @@ export function wantsHtml(c: Context): boolean {
 }
 
 /**
- * Request text to show again in a page (a form's value after a refusal). JSX
- * escapes markup, but no HTML escape exists for a control character: NUL or
- * a terminal escape would reach the page raw, so each becomes U+FFFD.
+ * Request text to show again in a page (a form's value after a refusal, a
+ * path in a 404). JSX escapes markup, but no HTML escape exists for a control
+ * character: NUL, a terminal escape or a bidi override would reach the page
+ * raw, so each character the terminal escaping deems unsafe becomes U+FFFD
+ * (line breaks and tabs stay: a page lays them out as spaces).
  */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '\ufffd');
+  return text.replace(UNSAFE, (ch) => (ch === '\n' || ch === '\r' || ch === '\t' ? ch : '\ufffd'));
 }
 
 /**

@@ -20,7 +20,7 @@
  * vowel separator, interlinear annotation, tag characters), and lone
  * surrogates. Newline and tab are here too; multi-line output keeps them.
  */
-const UNSAFE =
+export const UNSAFE =
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}\ud800-\udfff]/gu;
 

@@ -42,6 +42,17 @@ describe('fuzz findings on error pages', () => {
     expect(html).not.toMatch(CONTROL);
     expect(html).toContain('/.well-known/oauth-authorization-server\ufffd\ufffd');
   });
+
+  it('a 404 page for a path with a right-to-left override shows it marked, not obeyed', async () => {
+    t = await startSamlBroker();
+    const res = await t.broker.app.request('/gnp.exe%E2%80%AEx', {
+      headers: { Accept: 'text/html' },
+    });
+    expect(res.status).toBe(404);
+    const html = await res.text();
+    expect(html).not.toContain('\u202e');
+    expect(html).toContain('/gnp.exe\ufffdx');
+  });
 });
 
 describe('fuzz findings in SAML responses', () => {
