@@ -5,7 +5,12 @@ import { claimAsString, type Condition } from './match.js';
 export interface ConditionResult {
   claim: string;
   expected: string;
-  /** The token's value, as JSON; undefined when the claim is missing. */
+  /**
+   * The token's value, as JSON, for a condition that failed (and for every
+   * condition under `every`); undefined when the claim is missing. A condition
+   * that held or was skipped on the token endpoint's path is not printed: that
+   * would be a JSON.stringify per condition per policy on every exchange.
+   */
   actual: string | undefined;
   matched: boolean;
   /**
@@ -49,14 +54,20 @@ export function evaluateConditions(
 ): ConditionResult[] {
   let failed = false;
   return conditions.map((c) => {
+    if (failed && !options.every) {
+      return {
+        claim: c.claim,
+        expected: c.expected,
+        actual: undefined,
+        matched: false,
+        skipped: true,
+      };
+    }
     // Own members only: a condition on `constructor` must not see Object's.
     const value = Object.hasOwn(claims, c.claim) ? claims[c.claim] : undefined;
-    const actual = value === undefined ? undefined : showJson(value);
-    if (failed && !options.every) {
-      return { claim: c.claim, expected: c.expected, actual, matched: false, skipped: true };
-    }
     const matched = value !== undefined && c.test(value);
     failed ||= !matched;
+    const actual = value !== undefined && (!matched || options.every) ? showJson(value) : undefined;
     const length = claimAsString(value)?.length ?? 0;
     if (!matched && length > c.maxLength) {
       return { claim: c.claim, expected: c.expected, actual, matched, tooLong: length };
