@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { parseCompactJws } from '../jws/compact.js';
 import { anyCovers, parseScope } from '../policy/scope.js';
 import { showText } from '../text/show.js';
+import { MAX_TOKEN_BYTES } from '../tokens/verify.js';
 
 export interface WorkspaceTokenOptions {
   /** The broker's issuer URL, exactly as in its config. */
@@ -44,9 +45,6 @@ export class WorkspaceTokenError extends Error {
   }
 }
 
-/** The broker signs no token larger (its Minter refuses), so a larger one is not ours. */
-const MAX_TOKEN_LENGTH = 16 * 1024;
-
 const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
 function keySet(uri: string, fetchImpl: typeof fetch | undefined) {
@@ -69,7 +67,8 @@ export async function verifyWorkspaceToken(
   // As strict as the broker: a re-spelled token (padding, whitespace, unused
   // bits set) would verify under jose but hash differently in your caches.
   try {
-    if (token.length > MAX_TOKEN_LENGTH) throw new RangeError('token too large');
+    // The broker's Minter signs no larger token, so a larger one is not ours.
+    if (token.length > MAX_TOKEN_BYTES) throw new RangeError('token too large');
     parseCompactJws(token);
   } catch {
     throw new WorkspaceTokenError(
