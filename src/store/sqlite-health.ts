@@ -7,8 +7,6 @@ export interface WriteFailure {
   problem: string;
   /** SQLite's own words. */
   message: string;
-  /** Date.now() when it happened. */
-  at: number;
 }
 
 const kib = (bytes: number) => `${Math.floor(bytes / 1024)} KiB`;
@@ -29,7 +27,7 @@ export function writeFailure(path: string, error: unknown): WriteFailure | undef
   } else if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN') {
     problem = `database cannot be written: ${code} at ${path}; make the file and its folder writable for the broker's user`;
   }
-  return problem === undefined ? undefined : { problem, message: text, at: Date.now() };
+  return problem === undefined ? undefined : { problem, message: text };
 }
 
 /**

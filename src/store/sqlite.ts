@@ -70,7 +70,8 @@ export class SqliteStore implements Store {
   readonly schemaProblems: string[];
   private readonly minFreeBytes: number;
   /** The last batch that failed for want of storage (disk full, I/O error), until one commits. */
-  private lastFailure: WriteFailure | undefined;
+  /** When (on the store's clock) and how the last real batch failed for want of storage. */
+  private lastFailure: (WriteFailure & { at: number }) | undefined;
   private readinessCheck: Promise<string[]> | undefined;
   /** Until when (clock ms) a healthy readiness answer is reused. */
   private readyUntil = 0;
@@ -152,7 +153,7 @@ export class SqliteStore implements Store {
       problems.push(writeFailure(this.path, sqlite)?.problem ?? 'database does not answer');
     }
     if (problems.length && before) {
-      const ago = Math.round((Date.now() - before.at) / 1000);
+      const ago = Math.round((this.clock.now() - before.at) / 1000);
       problems.push(`the last write failed ${ago}s ago: ${before.message}`);
     }
     return problems;
@@ -383,7 +384,7 @@ export class SqliteStore implements Store {
     const errors = reply.error ? [reply.error] : reply.results.flatMap((r) => r.error ?? []);
     const failure = errors.map((e) => writeFailure(this.path, e)).find((f) => f !== undefined);
     if (failure) {
-      this.lastFailure = failure;
+      this.lastFailure = { ...failure, at: this.clock.now() };
       this.readyUntil = 0;
     } else if (!reply.error) this.lastFailure = undefined; // committed: the file takes writes again
   }
