@@ -51,7 +51,7 @@ export function revokeHandler(deps: AppDeps) {
  * JSON if it looks like JSON, else form-encoded. A `token` repeated with one
  * value is that value; with different values nothing is revoked.
  */
-export function tokenToRevoke(contentType: string | undefined, text: string): string | undefined {
+function tokenToRevoke(contentType: string | undefined, text: string): string | undefined {
   try {
     return parseParams(contentType, text).token || undefined;
   } catch (e) {

@@ -12,7 +12,7 @@ import type { ServerOptions } from 'node:http';
 export const MAX_CONNECTIONS = 512;
 
 /** Idle time a keep-alive connection is kept between two requests. */
-export const KEEP_ALIVE_MS = 5_000;
+const KEEP_ALIVE_MS = 5_000;
 
 /** The most a shutdown waits for requests in flight before closing them. */
 export const SHUTDOWN_GRACE_CAP_MS = 5_000;

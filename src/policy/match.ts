@@ -18,7 +18,7 @@ export interface Condition {
 }
 
 /** What a claim may cost: longer values never match, so no matcher reads more. */
-export const DEFAULT_MAX_CLAIM_LENGTH = 1024;
+const DEFAULT_MAX_CLAIM_LENGTH = 1024;
 
 type Alternative = { text: string; test: (s: string) => boolean };
 

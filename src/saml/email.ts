@@ -30,7 +30,7 @@ export type EmailCheck =
 // private use, unassigned, and every kind of space.
 const INVISIBLE = /[\p{C}\p{Z}]/u;
 
-export const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 
 /** Full case folding and NFKC, approximated with the locale-free JS primitives. */
 const unicodeFold = (s: string) =>
