@@ -1,12 +1,11 @@
+import { openBroker } from '../../src/node/open.js';
+import { mintAsServer } from '../helpers/server-db.js';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
-import { openBroker } from '../../src/node/open.js';
-import { Minter } from '../../src/tokens/mint.js';
-import { systemClock } from '../../src/clock.js';
 import { tempDir, testConfigObject } from '../helpers/broker.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -23,27 +22,14 @@ beforeEach(() => {
 });
 afterEach(() => cleanup());
 
-async function mintInDb(subject: string) {
-  const config = parseConfig(stringify(testConfigObject({ database: './tb.db' })), { env });
-  const { store, keys } = await openBroker(config, { cwd: dir });
-  const minter = new Minter({
-    store,
-    keys,
-    clock: systemClock,
-    issuer: config.issuer,
-    audience: config.tokens.audience,
-  });
-  const minted = await minter.mint({
+const mintInDb = (subject: string) =>
+  mintAsServer(
+    parseConfig(stringify(testConfigObject({ database: './tb.db' })), { env }),
     subject,
-    scopes: ['read:models/a/b'],
-    ttlSeconds: 600,
-    clientId: 't',
-    source: 'web',
-    audit: {},
-  });
-  await store.close();
-  return minted;
-}
+    {
+      cwd: dir,
+    },
+  );
 
 describe('tokenbroker config check', () => {
   it('prints a summary of a valid config', async () => {

@@ -1,13 +1,12 @@
+import { mintAsServer } from '../helpers/server-db.js';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { systemClock } from '../../src/clock.js';
 import { bundledConfigPath, loadConfigFile } from '../../src/node/config-file.js';
 import { databasePath, openBroker } from '../../src/node/open.js';
-import { Minter } from '../../src/tokens/mint.js';
 import { tempDir, testConfigObject } from '../helpers/broker.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -43,24 +42,7 @@ afterEach(() => cleanup());
 
 /** The broker's database, as the server leaves it, with one live token of `subject`. */
 async function serverDatabaseWithToken(subject: string): Promise<void> {
-  const { config } = loadConfigFile(configPath, env);
-  const { store, keys } = await openBroker(config, { cwd: conf });
-  const minter = new Minter({
-    store,
-    keys,
-    clock: systemClock,
-    issuer: config.issuer,
-    audience: config.tokens.audience,
-  });
-  await minter.mint({
-    subject,
-    scopes: ['read:models/a/b'],
-    ttlSeconds: 600,
-    clientId: 't',
-    source: 'web',
-    audit: {},
-  });
-  await store.close();
+  await mintAsServer(loadConfigFile(configPath, env).config, subject, { cwd: conf });
 }
 
 /** Runs the built CLI's `serve` until it listens, then stops it; returns its stderr. */

@@ -1,11 +1,9 @@
+import { mintAsServer } from '../helpers/server-db.js';
 import { statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { systemClock } from '../../src/clock.js';
 import { loadConfigFile } from '../../src/node/config-file.js';
-import { openBroker } from '../../src/node/open.js';
-import { Minter } from '../../src/tokens/mint.js';
 import { testConfigObject } from '../helpers/broker.js';
 import { runCli } from '../helpers/cli.js';
 import { cannotMount, smallFilesystem } from '../store/tmpfs.js';
@@ -27,25 +25,9 @@ describe.skipIf(whyNot !== undefined)(`tokenbroker revoke on a full disk ${whyNo
     fs = smallFilesystem('2m');
     const configPath = join(fs.dir, 'tokenbroker.yaml');
     writeFileSync(configPath, stringify(testConfigObject({ database: './tb.db' })));
-    const { config } = loadConfigFile(configPath, env);
-    const { store, keys } = await openBroker(config);
-    const minter = new Minter({
-      store,
-      keys,
-      clock: systemClock,
-      issuer: config.issuer,
-      audience: config.tokens.audience,
+    await mintAsServer(loadConfigFile(configPath, env).config, 'user:alice@example.com', {
+      audit: { reason: 'x'.repeat(2000) },
     });
-    const audit = { reason: 'x'.repeat(2000) };
-    await minter.mint({
-      subject: 'user:alice@example.com',
-      scopes: ['read:models/a/b'],
-      ttlSeconds: 600,
-      clientId: 't',
-      source: 'web',
-      audit,
-    });
-    await store.close();
     // Room to open the database (its -shm and -wal), not to commit a revocation with its audit row.
     const filler = fs.fill();
     truncateSync(filler, statSync(filler).size - 48 * 1024);
