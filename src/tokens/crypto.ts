@@ -51,8 +51,15 @@ export function randomId(bytes = 16): string {
  * compare fixed-length digests, so the length leaks nothing.
  */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
+  return bytesEqualInConstantTime(new TextEncoder().encode(a), new TextEncoder().encode(b));
+}
+
+/**
+ * Reads every byte of both, whatever they hold, and decides only at the end:
+ * no early exit at the first difference. (Exported for the test that checks
+ * exactly that, by recording which bytes are read.)
+ */
+export function bytesEqualInConstantTime(x: ArrayLike<number>, y: ArrayLike<number>): boolean {
   let diff = x.length ^ y.length;
   const n = Math.max(x.length, y.length);
   for (let i = 0; i < n; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
