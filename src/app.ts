@@ -12,6 +12,7 @@ import { ssoRoutes } from './http/sso.js';
 import { tokenHandler } from './http/token.js';
 import { silentLogger, type Logger } from './log.js';
 import { Minter } from './tokens/mint.js';
+import { Exchange } from './exchange/exchange.js';
 import { webCryptoBackend } from './jws/backend.js';
 import { CiVerifier } from './oidc/verify.js';
 import { RateLimits } from './rate-limit/limits.js';
@@ -27,7 +28,7 @@ export function createApp(options: AppOptions): Hono {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const logger = options.logger ?? silentLogger;
   const cryptoBackend = options.crypto ?? webCryptoBackend;
-  const deps: AppDeps = {
+  const core = {
     config: options.config,
     store: options.store,
     keys: options.keys,
@@ -54,6 +55,7 @@ export function createApp(options: AppOptions): Hono {
       ? new RateLimits(options.config.rateLimit, options.rateLimiter ?? inMemoryLimiters(clock))
       : undefined,
   };
+  const deps: AppDeps = { ...core, exchange: new Exchange(core) };
 
   const app = new Hono();
   app.use(requestId());

@@ -9,6 +9,7 @@ import type { RateLimits } from './rate-limit/limits.js';
 import type { Store } from './store/types.js';
 import type { KeyRing } from './tokens/keys.js';
 import type { Minter } from './tokens/mint.js';
+import type { Exchange } from './exchange/exchange.js';
 
 /*
  * What the core is given and what its routes share, apart from createApp
@@ -44,4 +45,6 @@ export interface AppDeps extends Required<
   minter: Minter;
   ci: CiVerifier;
   rateLimits: RateLimits | undefined;
+  /** Every grant runs through it: see src/exchange/exchange.ts. */
+  exchange: Exchange;
 }

@@ -7,6 +7,7 @@ import { DatabaseError } from '../store/sqlite-open.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { StoredAuditEvent } from '../store/types.js';
 import { rotateKey } from '../tokens/keys.js';
+import { revokeByOperator } from '../exchange/revoke.js';
 import { CliError, type CliIO } from './io.js';
 import { escapeForTerminal, jsonForTerminal } from '../text/terminal.js';
 
@@ -126,21 +127,14 @@ export async function revokeCommand(
   if (!opts.jti === !opts.subject)
     throw new CliError('give exactly one of --jti J or --subject S', 2);
   await withBroker(opts.config, io, async ({ store }) => {
-    const now = nowSeconds(systemClock);
-    const audit = {
-      time: now,
-      event: 'token.revoked',
-      outcome: 'success' as const,
-      source: 'cli',
-      reason: 'revoked by an operator with `tokenbroker revoke`',
-    };
-    const jtis = opts.jti
-      ? await store.revokeToken(opts.jti, now, { ...audit, jti: opts.jti })
-      : await store.revokeSubject(opts.subject!, now, { ...audit, subject: opts.subject! });
+    const { revoked: jtis, known } = await revokeByOperator(
+      opts.jti ? { jti: opts.jti } : { subject: opts.subject! },
+      { store, clock: systemClock },
+    );
     if (opts.jti && jtis.length === 0) {
-      const t = await store.getToken(opts.jti);
       const jti = escapeForTerminal(opts.jti);
-      if (!t) throw new CliError(`no token with jti ${jti}: check it with \`tokenbroker audit\``);
+      if (!known)
+        throw new CliError(`no token with jti ${jti}: check it with \`tokenbroker audit\``);
       io.stdout(`token ${jti} was already revoked\n`);
       return;
     }

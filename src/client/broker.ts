@@ -1,4 +1,4 @@
-import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE } from '../exchange/request.js';
+import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE } from '../protocol/oauth.js';
 import { ClientError } from './errors.js';
 import { jsonObject, send, withRetry, type HttpAnswer, type HttpDeps } from './http.js';
 import { urlProblem } from './validate.js';

@@ -1,27 +1,63 @@
 import { BrokerError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
 import { parseScopeParam } from '../policy/scope.js';
+import {
+  GRANT_TOKEN_EXCHANGE,
+  TOKEN_TYPE,
+  required,
+  type Params,
+  type TokenType,
+} from '../protocol/oauth.js';
 import { showText } from '../text/show.js';
-import type { Params } from '../http/params.js';
-import { required } from '../http/params.js';
+import type { Asked, Grant, GrantInput } from './grant.js';
+import { ciGrant } from './grants/ci.js';
+import { narrowGrant } from './grants/narrow.js';
 
-export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-export const TOKEN_TYPE = {
-  accessToken: 'urn:ietf:params:oauth:token-type:access_token',
-  idToken: 'urn:ietf:params:oauth:token-type:id_token',
-  jwt: 'urn:ietf:params:oauth:token-type:jwt',
-} as const;
-
-/** An RFC 8693 request, checked for shape; the tokens are verified later. */
-export interface ExchangeRequest {
+/** An RFC 8693 request, checked for shape; the subject token is verified by its grant. */
+export interface TokenExchangeInput extends GrantInput {
   subjectToken: string;
-  subjectTokenType: (typeof TOKEN_TYPE)[keyof typeof TOKEN_TYPE];
-  scopes: string[] | undefined;
-  resource: string | undefined;
-  ttlSeconds: number | undefined;
+  subjectTokenType: TokenType;
 }
 
-export function parseExchangeRequest(params: Params, audience: string): ExchangeRequest {
+/**
+ * The grants of the token endpoint, by grant_type, then by the type of the
+ * subject token presented. A new grant is one entry here and one module in
+ * grants/; the exchange runs them all the same way.
+ */
+const TOKEN_ENDPOINT = {
+  [GRANT_TOKEN_EXCHANGE]: {
+    read: readTokenExchange,
+    bySubjectTokenType: {
+      [TOKEN_TYPE.idToken]: ciGrant,
+      [TOKEN_TYPE.jwt]: ciGrant,
+      [TOKEN_TYPE.accessToken]: narrowGrant,
+    } satisfies Record<TokenType, Grant<TokenExchangeInput>>,
+  },
+} as const;
+
+/**
+ * Which grant a token endpoint request asks for, and its input read from the
+ * parameters. A request of the wrong shape is refused here, before any grant
+ * runs: it proved nothing and asked for nothing readable, so it is not audited.
+ */
+export function readTokenRequest(
+  params: Params,
+  audience: string,
+): { grant: Grant<TokenExchangeInput>; input: TokenExchangeInput } {
+  const grantType = params.grant_type;
+  if (!grantType) throw new BrokerError('invalid_request', 'parameter grant_type is required');
+  if (!Object.hasOwn(TOKEN_ENDPOINT, grantType)) {
+    throw new BrokerError(
+      'unsupported_grant_type',
+      `grant_type ${showText(grantType)} is not supported: use ${GRANT_TOKEN_EXCHANGE}`,
+    );
+  }
+  const entry = TOKEN_ENDPOINT[grantType as keyof typeof TOKEN_ENDPOINT];
+  const input = entry.read(params, audience);
+  return { grant: entry.bySubjectTokenType[input.subjectTokenType], input };
+}
+
+function readTokenExchange(params: Params, audience: string): TokenExchangeInput {
   const subjectToken = required(params, 'subject_token');
   const type = required(params, 'subject_token_type');
   if (!(Object.values(TOKEN_TYPE) as string[]).includes(type)) {
@@ -49,7 +85,14 @@ export function parseExchangeRequest(params: Params, audience: string): Exchange
   }
   return {
     subjectToken,
-    subjectTokenType: type as ExchangeRequest['subjectTokenType'],
+    subjectTokenType: type as TokenType,
+    asked: readAsked(params),
+  };
+}
+
+/** `scope`, `resource` and `ttl`, as every grant reads them. */
+export function readAsked(params: Partial<Params>): Asked {
+  return {
     scopes: parseScopeParam(params.scope),
     resource: params.resource || undefined,
     ttlSeconds: parseTtl(params.ttl),
@@ -66,13 +109,4 @@ export function parseTtl(ttl: string | undefined): number | undefined {
     );
   }
   return s;
-}
-
-/** TTL = min(requested or the default, the granting policies' or roles' cap, the global max). */
-export function decideTtl(
-  requested: number | undefined,
-  tokens: { defaultTtl: number; maxTtl: number },
-  grantMax: number | undefined,
-): number {
-  return Math.min(requested ?? tokens.defaultTtl, tokens.maxTtl, grantMax ?? Infinity);
 }

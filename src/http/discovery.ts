@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppDeps } from '../deps.js';
 import { nowSeconds } from '../clock.js';
-import { GRANT_TOKEN_EXCHANGE } from '../exchange/request.js';
+import { GRANT_TOKEN_EXCHANGE } from '../protocol/oauth.js';
 
 /** RFC 8414 metadata, the JWKS, and the health probes. */
 export function discoveryRoutes(deps: AppDeps): Hono {

@@ -3,7 +3,8 @@ import type { AppDeps } from '../deps.js';
 import { isBrokerError } from '../errors.js';
 import { verifyOwnToken } from '../tokens/verify.js';
 import { authenticateResourceServer } from './client-auth.js';
-import { readParams, required } from './params.js';
+import { readParams } from './params.js';
+import { required } from '../protocol/oauth.js';
 import { noStore } from './respond.js';
 
 /** POST /introspect (RFC 7662). Any token that is not ours and alive is `{"active": false}`. */

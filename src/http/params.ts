@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { showText } from '../text/show.js';
 import { BrokerError } from '../errors.js';
 
-export type Params = Record<string, string>;
+import type { Params } from '../protocol/oauth.js';
 
 /**
  * Reads the parameters of a token-endpoint style request: form-encoded per
@@ -62,11 +62,4 @@ export function parseParams(contentType: string | undefined, text: string): Para
     'invalid_request',
     `unsupported Content-Type ${type ? showText(type) : '(none)'}: send application/x-www-form-urlencoded or application/json`,
   );
-}
-
-export function required(params: Params, name: string): string {
-  const v = params[name];
-  if (v === undefined || v === '')
-    throw new BrokerError('invalid_request', `parameter ${name} is required`);
-  return v;
 }

@@ -2,10 +2,10 @@ import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../clock.js';
 import type { Role } from '../config/compile.js';
 import { BrokerError, isBrokerError } from '../errors.js';
-import { decideTtl, parseTtl } from '../exchange/request.js';
-import { decideScopes } from '../policy/grants.js';
-import { parseScopeParam } from '../policy/scope.js';
-import { matchRoles, roleGrants } from '../saml/identity.js';
+import { personGrant } from '../exchange/grants/person.js';
+import { readAsked } from '../exchange/request.js';
+import { revokeByOwner } from '../exchange/revoke.js';
+import { matchRoles } from '../saml/identity.js';
 import { csrfMatches, type Session } from '../sessions/sessions.js';
 import { htmlResponse, printable } from './html.js';
 import { renderPage } from './pages/layout.js';
@@ -86,37 +86,20 @@ export function personRoutes(ctx: SsoContext): Hono {
     '/tokens',
     page(async (c) => {
       const { session, params } = await formSession(c);
-      // A person mints under the same per-subject limit as a CI job or a narrowing.
-      await deps.rateLimits?.subject(session.subject);
       const form = { scope: printable(params.scope ?? ''), ttl: printable(params.ttl ?? '') };
       const roles = rolesOf(session);
-      const info = requestInfo(c, deps);
-      let scopes: string[] | undefined;
       try {
-        scopes = parseScopeParam(params.scope);
-        const decision = decideScopes(roleGrants(roles), { scopes });
-        const ttl = decideTtl(parseTtl(params.ttl), deps.config.tokens, decision.maxTtl);
-        const minted = await deps.minter.mint({
-          subject: session.subject,
-          scopes: decision.scopes,
-          ttlSeconds: ttl,
-          clientId: 'web',
-          source: 'web',
-          audit: { source: 'web', policy: decision.sources.join(','), ...info },
-        });
+        // A form it cannot read (scope syntax, ttl) is shown like a refusal, not recorded as one.
+        const asked = readAsked(params);
+        const minted = await deps.exchange.run(
+          personGrant,
+          { asked, subject: session.subject, roles },
+          requestInfo(c, deps),
+        );
         return await render(c, session, roles, { minted }, 200);
       } catch (e) {
-        if (!isBrokerError(e) || e.status >= 500) throw e;
-        await deps.store.appendAudit({
-          time: nowSeconds(deps.clock),
-          event: 'token.denied',
-          outcome: 'denied',
-          subject: session.subject,
-          source: 'web',
-          scopes: scopes ?? null,
-          reason: `${e.code}: ${e.message}`,
-          ...info,
-        });
+        // Shown on the page with the form as it was sent; the exchange has recorded a refusal.
+        if (!isBrokerError(e) || e.status >= 500 || e.code === 'rate_limited') throw e;
         return render(c, session, roles, { error: e.message, form }, e.status);
       }
     }),
@@ -126,27 +109,7 @@ export function personRoutes(ctx: SsoContext): Hono {
     '/tokens/:jti/revoke',
     page(async (c) => {
       const { session } = await formSession(c);
-      const jti = c.req.param('jti') ?? '';
-      const row = await deps.store.getToken(jti);
-      if (!row || row.subject !== session.subject) {
-        throw new BrokerError(
-          'not_found',
-          'you have no such token: it may have expired or been revoked already; reload your page to see your active tokens',
-        );
-      }
-      const now = nowSeconds(deps.clock);
-      await deps.store.revokeToken(jti, now, {
-        time: now,
-        event: 'token.revoked',
-        outcome: 'success',
-        subject: session.subject,
-        source: 'web',
-        scopes: row.scopes,
-        reason: 'revoked by its owner on the web page',
-        tokenSha256: row.tokenSha256,
-        jti,
-        ...requestInfo(c, deps),
-      });
+      await revokeByOwner(session.subject, c.req.param('jti') ?? '', requestInfo(c, deps), deps);
       return c.redirect('/', 303);
     }),
   );

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppDeps } from '../deps.js';
-import type { RequestInfo } from '../exchange/context.js';
+import type { RequestInfo } from '../exchange/exchange.js';
 
 /** JSON that must never be cached: everything a token endpoint answers. */
 export function noStore(c: Context, body: unknown, status: 200 | 201 = 200): Response {

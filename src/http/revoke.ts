@@ -1,8 +1,7 @@
 import type { Context } from 'hono';
 import type { AppDeps } from '../deps.js';
-import { nowSeconds } from '../clock.js';
 import { isBrokerError } from '../errors.js';
-import { verifyOwnToken } from '../tokens/verify.js';
+import { revokeByHolder } from '../exchange/revoke.js';
 import { parseParams } from './params.js';
 import { requestInfo } from './respond.js';
 
@@ -23,20 +22,7 @@ export function revokeHandler(deps: AppDeps) {
     try {
       // Without a token there is nothing to do.
       if (!token) return done(c);
-      const { row } = await verifyOwnToken(token, deps);
-      const now = nowSeconds(deps.clock);
-      await deps.store.revokeToken(row.jti, now, {
-        time: now,
-        event: 'token.revoked',
-        outcome: 'success',
-        subject: row.subject,
-        source: 'revoke',
-        scopes: row.scopes,
-        reason: 'revoked by its holder at /revoke',
-        tokenSha256: row.tokenSha256, // recorded at issue: no need to hash the token again
-        jti: row.jti,
-        ...requestInfo(c, deps),
-      });
+      await revokeByHolder(token, requestInfo(c, deps), deps);
     } catch (e) {
       if (!isBrokerError(e) || e.status >= 500) throw e;
     }

@@ -17,7 +17,8 @@ import type { AuditEvent } from '../store/types.js';
 import { csrfMatches } from '../sessions/sessions.js';
 import { htmlResponse } from './html.js';
 import { MessagePage, renderPage } from './pages/layout.js';
-import { readParams, required } from './params.js';
+import { readParams } from './params.js';
+import { required } from '../protocol/oauth.js';
 import { requestInfo } from './respond.js';
 import { page, type SsoContext } from './sso.js';
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { nowSeconds } from '../clock.js';
 import { BrokerError } from '../errors.js';
-import type { AuditEvent, IssuedToken, Store, TokenSource } from '../store/types.js';
+import type { AuditEvent, IssuedToken, OneTimeKey, Store, TokenSource } from '../store/types.js';
 import { checkScopes } from '../policy/scope.js';
 import { randomId } from './crypto.js';
 import { MAX_TOKEN_BYTES } from './verify.js';
@@ -19,9 +19,9 @@ export interface MintRequest {
   claims?: Record<string, unknown> | undefined;
   /**
    * A one-time value to consume with the issue, atomically (a CI token's
-   * jti); `replayed` makes the error when it was already used.
+   * jti): if it was already used, nothing is issued and the outcome says so.
    */
-  once?: { key: string; expiresAt: number; replayed: () => Error } | undefined;
+  once?: OneTimeKey | undefined;
   /** Fields of the audit row that the caller knows (policy, client address...). */
   audit: Omit<
     AuditEvent,
@@ -36,6 +36,16 @@ export interface MintedToken {
   expiresAt: number;
   scopes: string[];
 }
+
+/**
+ * What came of a mint that the store refused to record, as data: the caller
+ * knows what it means for its grant and says so in its own words.
+ * - `replayed`: the one-time value was already consumed;
+ * - `parent_revoked`: the token it narrows was revoked in the meantime.
+ */
+export type MintOutcome =
+  | { issued: MintedToken; refused?: undefined }
+  | { issued?: undefined; refused: 'replayed' | 'parent_revoked' };
 
 /**
  * Signs RFC 9068 access tokens. A token leaves this function only after its
@@ -58,7 +68,7 @@ export class Minter {
     },
   ) {}
 
-  async mint(req: MintRequest): Promise<MintedToken> {
+  async mint(req: MintRequest): Promise<MintOutcome> {
     const { store, keys, clock, issuer, audience } = this.deps;
     const signer = this.deps.crypto ?? webCryptoBackend;
     if (req.scopes.length === 0) {
@@ -118,13 +128,11 @@ export class Minter {
         tokenSha256,
         jti,
       },
-      // Only its data: the store may hand it to another thread.
-      req.once && { key: req.once.key, expiresAt: req.once.expiresAt },
+      req.once,
     );
-    if (recorded === 'replayed') throw req.once!.replayed();
-    if (recorded === 'parent_revoked') {
-      throw new BrokerError('token_revoked', 'token has been revoked: get a new one');
-    }
-    return { token, jti, expiresIn: req.ttlSeconds, expiresAt: exp, scopes: req.scopes };
+    if (recorded !== 'issued') return { refused: recorded };
+    return {
+      issued: { token, jti, expiresIn: req.ttlSeconds, expiresAt: exp, scopes: req.scopes },
+    };
   }
 }

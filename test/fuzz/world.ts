@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock, nowSeconds } from '../../src/clock.js';
 import type { Logger } from '../../src/log.js';
-import { startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
+import { issued, startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
 import { CI_POLICIES } from '../helpers/ci.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc-issuer.js';
 import {
@@ -179,14 +179,16 @@ export class World {
   private async seedBrokerTokens(): Promise<void> {
     const b = this.broker;
     const mint = async (scopes: string[], ttl: number, subject = 'user:alice@example.com') => {
-      const m = await b.minter.mint({
-        subject,
-        scopes,
-        ttlSeconds: ttl,
-        clientId: 'test',
-        source: 'web',
-        audit: { source: 'web' },
-      });
+      const m = await issued(
+        b.minter.mint({
+          subject,
+          scopes,
+          ttlSeconds: ttl,
+          clientId: 'test',
+          source: 'web',
+          audit: { source: 'web' },
+        }),
+      );
       const rec: IssuedRecord = {
         token: m.token,
         jti: m.jti,

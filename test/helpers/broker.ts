@@ -10,7 +10,7 @@ import type { Config } from '../../src/config/compile.js';
 import { parseConfig } from '../../src/config/load.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { KeyRing } from '../../src/tokens/keys.js';
-import { Minter } from '../../src/tokens/mint.js';
+import { Minter, type MintOutcome, type MintedToken } from '../../src/tokens/mint.js';
 import type { Logger } from '../../src/log.js';
 import type { RateLimiterFactory } from '../../src/rate-limit/limiter.js';
 
@@ -125,14 +125,16 @@ export function mintFor(
   ttlSeconds = 900,
   subject = 'user:alice@example.com',
 ) {
-  return b.minter.mint({
-    subject,
-    scopes,
-    ttlSeconds,
-    clientId: 'test',
-    source: 'web',
-    audit: { source: 'web' },
-  });
+  return issued(
+    b.minter.mint({
+      subject,
+      scopes,
+      ttlSeconds,
+      clientId: 'test',
+      source: 'web',
+      audit: { source: 'web' },
+    }),
+  );
 }
 
 export function form(params: Record<string, string>): RequestInit {
@@ -165,3 +167,10 @@ export const EXCHANGE = {
   idToken: 'urn:ietf:params:oauth:token-type:id_token',
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
 };
+
+/** The token of a mint the store must accept (a test's own setup). */
+export async function issued(outcome: Promise<MintOutcome>): Promise<MintedToken> {
+  const o = await outcome;
+  if (!o.issued) throw new Error(`the store refused the mint: ${o.refused}`);
+  return o.issued;
+}

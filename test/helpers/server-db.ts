@@ -3,6 +3,7 @@ import type { Config } from '../../src/config/compile.js';
 import { openBroker } from '../../src/node/open.js';
 import type { AuditEvent } from '../../src/store/types.js';
 import { Minter, type MintedToken } from '../../src/tokens/mint.js';
+import { issued } from './broker.js';
 
 /**
  * Leaves the broker's database as a running server would, with one live token
@@ -24,14 +25,16 @@ export async function mintAsServer(
       issuer: config.issuer,
       audience: config.tokens.audience,
     });
-    return await minter.mint({
-      subject,
-      scopes: ['read:models/a/b'],
-      ttlSeconds: 600,
-      clientId: 't',
-      source: 'web',
-      audit: options.audit ?? {},
-    });
+    return await issued(
+      minter.mint({
+        subject,
+        scopes: ['read:models/a/b'],
+        ttlSeconds: 600,
+        clientId: 't',
+        source: 'web',
+        audit: options.audit ?? {},
+      }),
+    );
   } finally {
     await store.close();
   }

@@ -6,7 +6,7 @@ import { webCryptoBackend } from '../../src/jws/backend.js';
 import { base64urlDecode, parseCompactJws, showJson } from '../../src/jws/compact.js';
 import { nodeCrypto } from '../../src/node/crypto.js';
 import { Minter } from '../../src/tokens/mint.js';
-import { introspect, startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
+import { introspect, issued, startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
 
 const backends = [
   ['node:crypto', nodeCrypto()],
@@ -34,15 +34,17 @@ describe.each(backends)('the %s backend', (_name, backend) => {
         audience: 'https://hub.test',
         crypto: backend,
       });
-      const minted = await minter.mint({
-        subject: 'user:alice@example.com',
-        scopes: ['read:models/acme/*'],
-        ttlSeconds: 600,
-        clientId: 'web',
-        source: 'web',
-        claims: { ci: { provider: 'github' } },
-        audit: {},
-      });
+      const minted = await issued(
+        minter.mint({
+          subject: 'user:alice@example.com',
+          scopes: ['read:models/acme/*'],
+          ttlSeconds: 600,
+          clientId: 'web',
+          source: 'web',
+          claims: { ci: { provider: 'github' } },
+          audit: {},
+        }),
+      );
       const jwks = createLocalJWKSet(await (await broker.app.request('/jwks')).json());
       const { payload, protectedHeader } = await jwtVerify(minted.token, jwks, {
         issuer: 'https://broker.test',

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { introspect } from '../helpers/broker.js';
+import { introspect, issued } from '../helpers/broker.js';
 import { csrfOf, get, post, startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
 
 let t: SamlTestBroker;
@@ -146,14 +146,16 @@ describe("the person's page: minting and revoking", () => {
 
   it("refuses to revoke someone else's token", async () => {
     const { cookie, csrf } = await loggedIn();
-    const other = await t.broker.minter.mint({
-      subject: 'user:bob@example.com',
-      scopes: ['read:**'],
-      ttlSeconds: 600,
-      clientId: 'web',
-      source: 'web',
-      audit: {},
-    });
+    const other = await issued(
+      t.broker.minter.mint({
+        subject: 'user:bob@example.com',
+        scopes: ['read:**'],
+        ttlSeconds: 600,
+        clientId: 'web',
+        source: 'web',
+        audit: {},
+      }),
+    );
     const res = await post(t, `/tokens/${other.jti}/revoke`, cookie, { csrf });
     expect(res.status).toBe(404);
     expect((await introspect(t.broker, other.token)).active).toBe(true);

@@ -1,0 +1,160 @@
+import { nowSeconds } from '../clock.js';
+import { BrokerError, isBrokerError } from '../errors.js';
+import { decideScopes } from '../policy/grants.js';
+import type { RateLimits } from '../rate-limit/limits.js';
+import type { AuditEvent, TokenSource } from '../store/types.js';
+import { sha256Hex } from '../tokens/crypto.js';
+import type { MintedToken, Minter } from '../tokens/mint.js';
+import { DENIAL_BUDGET, RepeatedDenials, boundDenial } from './denial-audit.js';
+import type { Grant, GrantDeps, GrantInput, Verified } from './grant.js';
+
+/** Who is asking, for the audit row. */
+export interface RequestInfo {
+  clientAddress: string | null;
+  userAgent: string | null;
+}
+
+export interface ExchangeDeps extends GrantDeps {
+  minter: Minter;
+  rateLimits: RateLimits | undefined;
+}
+
+/** What the refusal's audit row can say: whatever was learnt before it. */
+interface Known {
+  source: TokenSource;
+  verified?: Verified;
+  policy?: string;
+}
+
+/**
+ * Every token the broker issues comes from here, whatever the grant: a CI
+ * token exchanged, a broker token narrowed, a person's page. One run reads
+ * top to bottom: verify the subject, rate-limit it, entitle, decide scopes and
+ * lifetime, mint, and record the outcome. An issue is recorded by the Minter
+ * in the token's own transaction; a refusal is recorded here, bounded, before
+ * it reaches the caller.
+ */
+export class Exchange {
+  private readonly repeats = new RepeatedDenials();
+
+  constructor(private readonly deps: ExchangeDeps) {}
+
+  async run<In extends GrantInput, V extends Verified>(
+    grant: Grant<In, V>,
+    input: In,
+    request: RequestInfo,
+  ): Promise<MintedToken> {
+    const { deps } = this;
+    const known: Known = { source: grant.source };
+    try {
+      const verified = await grant.verify(input, deps);
+      known.verified = verified;
+      await deps.rateLimits?.subject(verified.subject);
+
+      const entitled = grant.entitle(verified, deps);
+      const named = grant.names === 'policies';
+      if (named) known.policy = entitled.map((g) => g.source).join(',');
+      const decision = decideScopes(entitled, input.asked);
+      const policy = decision.sources.join(',');
+      if (named) known.policy = policy;
+      const ttl = decideTtl(input.asked.ttlSeconds, deps.config.tokens, decision.maxTtl);
+
+      const outcome = await deps.minter.mint({
+        subject: verified.subject,
+        scopes: decision.scopes,
+        ttlSeconds: ttl,
+        clientId: verified.clientId,
+        source: grant.source,
+        parentJti: verified.parentJti,
+        claims: verified.tokenClaims,
+        once: verified.once,
+        audit: {
+          ...request,
+          source: grant.source,
+          ...(grant.names === 'policies' ? { policy } : {}),
+          detail: verified.detail,
+        },
+      });
+      if (outcome.issued) return outcome.issued;
+      if (outcome.refused === 'parent_revoked')
+        throw new BrokerError('token_revoked', 'token has been revoked: get a new one');
+      if (!grant.replayed)
+        throw new Error(
+          `grant ${grant.source} set a one-time key without a refusal for its replay`,
+        );
+      throw grant.replayed();
+    } catch (e) {
+      // A rate-limited caller is not recorded per request: that is the flood the limit stops.
+      if (isBrokerError(e) && e.status < 500 && e.code !== 'rate_limited') {
+        await deps.store.appendAudit(await this.denial(known, input, request, e));
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The `token.denied` row, bounded: about 1 KiB for a request that proved
+   * nothing, a few KiB of per-policy detail for a verified subject, and a
+   * small counted row for each repeat of an identical refusal.
+   */
+  private async denial(
+    known: Known,
+    input: GrantInput,
+    request: RequestInfo,
+    e: BrokerError,
+  ): Promise<AuditEvent> {
+    const time = nowSeconds(this.deps.clock);
+    const tokenSha256 =
+      input.subjectToken === undefined ? null : await sha256Hex(input.subjectToken);
+    const reason = `${e.code}: ${e.message}`;
+    const { scopes } = input.asked;
+    const row: AuditEvent = {
+      time,
+      event: 'token.denied',
+      outcome: 'denied',
+      subject: known.verified?.subject ?? null,
+      source: known.source,
+      policy: known.policy || null,
+      scopes: scopes ?? null,
+      reason,
+      ...request,
+      tokenSha256,
+      detail: detailOf(known.verified?.detail, e.detail),
+    };
+    // Without a presented token (a person's page) every refusal is its own: the person is known.
+    const repeat =
+      tokenSha256 === null
+        ? undefined
+        : this.repeats.note(
+            await sha256Hex(`${tokenSha256}\n${reason}\n${(scopes ?? []).join(' ')}`),
+            time,
+          );
+    if (repeat) {
+      return boundDenial(
+        {
+          ...row,
+          scopes: scopes ? [`…[${scopes.length} scopes, as in the first]`] : null,
+          detail: { repeat: repeat.count, first_time: repeat.first },
+        },
+        DENIAL_BUDGET.anonymous,
+      );
+    }
+    return boundDenial(row, row.subject ? DENIAL_BUDGET.signed : DENIAL_BUDGET.anonymous);
+  }
+}
+
+function detailOf(
+  ...parts: Array<Record<string, unknown> | undefined>
+): Record<string, unknown> | undefined {
+  const merged = Object.assign({}, ...parts) as Record<string, unknown>;
+  return Object.keys(merged).length ? merged : undefined;
+}
+
+/** TTL = min(requested or the default, the granting policies' or roles' cap, the global max). */
+function decideTtl(
+  requested: number | undefined,
+  tokens: { defaultTtl: number; maxTtl: number },
+  grantMax: number | undefined,
+): number {
+  return Math.min(requested ?? tokens.defaultTtl, tokens.maxTtl, grantMax ?? Infinity);
+}
