@@ -13,6 +13,7 @@ import { tokenHandler } from './http/token.js';
 import { silentLogger, type Logger } from './log.js';
 import { Minter } from './tokens/mint.js';
 import { Exchange } from './exchange/exchange.js';
+import { compileTrust } from './policy/compile.js';
 import { webCryptoBackend } from './jws/backend.js';
 import { CiVerifier } from './oidc/verify.js';
 import { RateLimits } from './rate-limit/limits.js';
@@ -30,6 +31,7 @@ export function createApp(options: AppOptions): Hono {
   const cryptoBackend = options.crypto ?? webCryptoBackend;
   const core = {
     config: options.config,
+    trust: compileTrust(options.config),
     store: options.store,
     keys: options.keys,
     clock,

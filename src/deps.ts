@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { Clock } from './clock.js';
 import type { Config } from './config/compile.js';
+import type { Trust } from './policy/compile.js';
 import type { CryptoBackend } from './jws/backend.js';
 import type { Logger } from './log.js';
 import type { CiVerifier } from './oidc/verify.js';
@@ -42,6 +43,8 @@ export interface AppDeps extends Required<
   Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter'>
 > {
   clientAddress: AppOptions['clientAddress'];
+  /** The config's trust policies and roles, compiled once. */
+  trust: Trust;
   minter: Minter;
   ci: CiVerifier;
   rateLimits: RateLimits | undefined;

@@ -1,6 +1,6 @@
 import { systemClock, nowSeconds } from '../clock.js';
 import type { Config } from '../config/compile.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../protocol/duration.js';
 import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
 import { openExistingStore } from '../node/open.js';
 import { DatabaseError } from '../store/sqlite-open.js';

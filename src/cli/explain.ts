@@ -19,7 +19,7 @@ export async function explainCommand(
   opts: { config?: string; token: string; now?: string },
   io: CliIO,
 ): Promise<void> {
-  const { config } = loadConfigFile(resolveConfigPath(opts.config, io.cwd, false), io.env);
+  const { config, trust } = loadConfigFile(resolveConfigPath(opts.config, io.cwd, false), io.env);
   const token = (opts.token === '-' ? await io.readStdin() : opts.token).trim();
   if (!token)
     throw new CliError('no token given: pass --token JWT, or --token - and the token on stdin', 2);
@@ -66,7 +66,7 @@ export async function explainCommand(
   const provider = config.ci.providers.find((p) => p.issuer === claims.iss);
   let matched: string[] = [];
   if (provider) {
-    const results = evaluatePolicies(config.ci.policies, provider.name, claims, { every: true });
+    const results = evaluatePolicies(trust.policies, provider.name, claims, { every: true });
     out.push(
       '',
       `Trust policies of provider ${provider.name}${verified ? '' : ' (evaluated on the unverified claims)'}`,

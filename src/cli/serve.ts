@@ -31,7 +31,7 @@ export async function serveCommand(
 
 export async function configCheckCommand(opts: { config?: string }, io: CliIO): Promise<void> {
   const path = resolveConfigPath(opts.config, io.cwd, false);
-  const { config } = loadConfigFile(path, io.env);
+  const { config, trust } = loadConfigFile(path, io.env);
   await checkSamlMetadataFile(config, path);
-  io.stdout(summarizeConfig(config, path));
+  io.stdout(summarizeConfig(config, trust, path));
 }

@@ -1,5 +1,6 @@
 import type { Config, Rate } from '../config/compile.js';
-import { formatDuration } from '../config/duration.js';
+import type { Trust } from '../policy/compile.js';
+import { formatDuration } from '../protocol/duration.js';
 import { escapeForTerminal } from '../text/terminal.js';
 
 /**
@@ -7,7 +8,7 @@ import { escapeForTerminal } from '../text/terminal.js';
  * one field: names and patterns come from the file and its environment
  * variables, and one of them must not add a line or drive the terminal.
  */
-export function summarizeConfig(c: Config, path: string): string {
+export function summarizeConfig(c: Config, trust: Trust, path: string): string {
   const lines: string[] = [];
   const ttl = (s: number | undefined) => (s === undefined ? '-' : formatDuration(s));
   const rate = (r: Rate) => `${r.limit}/${ttl(r.windowSeconds)}`;
@@ -35,13 +36,13 @@ export function summarizeConfig(c: Config, path: string): string {
     lines.push(`    accepts aud ${p.audiences.join(', ')}${p.strictAudience ? ' (strict)' : ''}`);
   }
   lines.push('');
-  lines.push(`CI trust policies (${c.ci.policies.length})`);
-  for (const p of c.ci.policies) {
+  lines.push(`CI trust policies (${trust.policies.length})`);
+  for (const p of trust.policies) {
     lines.push(`  ${p.name} (provider ${p.provider}, max ttl ${ttl(p.maxTtl ?? c.tokens.maxTtl)})`);
     for (const cond of p.conditions) lines.push(`    when ${cond.claim} is ${cond.expected}`);
     lines.push(`    grants ${p.grant.join(' ')}`);
   }
-  const roles = c.sso?.roles ?? [];
+  const { roles } = trust;
   lines.push('');
   lines.push(`SSO roles (${roles.length})${c.sso?.saml ? '' : ' (no SAML IdP configured)'}`);
   for (const r of roles) {

@@ -1,5 +1,5 @@
-import { parseDuration } from '../config/duration.js';
-import { scopeSyntaxProblem } from '../policy/scope.js';
+import { parseDuration } from '../protocol/duration.js';
+import { scopeSyntaxProblem } from '../protocol/scope.js';
 import { ClientError } from './errors.js';
 import { isLoopbackHost } from '../url.js';
 

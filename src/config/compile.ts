@@ -1,10 +1,13 @@
-import type { RawConfig } from './schema.js';
+import type { MatcherSpec, ProviderKind, RawConfig } from './schema.js';
 import { providerKind } from './schema.js';
-import { compileCondition, type Condition, type MatcherSpec } from '../policy/match.js';
-import { PIN_CLAIMS, type ProviderKind } from '../policy/pins.js';
-import { foldEmailCondition } from '../saml/email.js';
 
-/** The config as the app uses it: parsed once, durations in seconds, matchers compiled. */
+export type { MatcherSpec, ProviderKind } from './schema.js';
+
+/**
+ * The config as the app uses it: parsed once, checked for shape, durations in
+ * seconds. Policy and role matchers stay as written: src/policy compiles and
+ * checks them (see compileTrust), which every entry's loader calls.
+ */
 export interface Config {
   issuer: string;
   listen: { host: string; port: number };
@@ -41,14 +44,16 @@ export interface Provider {
 export interface Policy {
   name: string;
   provider: string;
-  conditions: Condition[];
+  /** Claim name to matcher; every one must hold. */
+  match: Record<string, MatcherSpec>;
   grant: string[];
   maxTtl: number | undefined;
 }
 
 export interface Role {
   name: string;
-  conditions: Condition[];
+  /** SAML attribute (or email, name, groups, nameid) to matcher; every one must hold. */
+  when: Record<string, MatcherSpec>;
   grant: string[];
   maxTtl: number | undefined;
 }
@@ -161,32 +166,8 @@ export interface Limits {
   maxClaimLength: number;
 }
 
-/**
- * Conditions in the order they are evaluated: the project pins first, so a
- * token from another project is turned away by one exact or prefix compare
- * before any other matcher reads its claims.
- */
-function conditions(
-  m: Record<string, MatcherSpec>,
-  maxClaimLength: number,
-  pins: readonly string[] = [],
-): Condition[] {
-  const rank = (claim: string) => (pins.includes(claim) ? pins.indexOf(claim) : pins.length);
-  return Object.entries(m)
-    .map(([claim, spec]) => compileCondition(claim, spec, maxClaimLength))
-    .sort((a, b) => rank(a.claim) - rank(b.claim));
-}
-
 export function compileConfig(raw: RawConfig): Config {
   const issuer = raw.issuer.replace(/\/+$/, '');
-  const maxClaim = raw.limits.max_claim_length;
-  const kinds = new Map(
-    (raw.ci?.providers ?? []).map((p) => [p.name, providerKind(p.issuer, p.kind)]),
-  );
-  const pinsOf = (provider: string) => {
-    const kind = kinds.get(provider);
-    return kind ? PIN_CLAIMS[kind] : [];
-  };
   return {
     issuer,
     listen: raw.listen,
@@ -216,11 +197,7 @@ export function compileConfig(raw: RawConfig): Config {
       policies: (raw.ci?.policies ?? []).map((p) => ({
         name: p.name,
         provider: p.provider,
-        conditions: conditions(
-          p.match as Record<string, MatcherSpec>,
-          maxClaim,
-          pinsOf(p.provider),
-        ),
+        match: p.match as Record<string, MatcherSpec>,
         grant: p.grant,
         maxTtl: p.max_ttl,
       })),
@@ -231,7 +208,7 @@ export function compileConfig(raw: RawConfig): Config {
       sessionIdleTimeout: raw.sso.session_idle_timeout,
       roles: raw.sso.roles.map((r) => ({
         name: r.name,
-        conditions: conditions(foldEmailCondition(r.when as Record<string, MatcherSpec>), maxClaim),
+        when: r.when as Record<string, MatcherSpec>,
         grant: r.grant,
         maxTtl: r.max_ttl,
       })),

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/compile.js';
+import type { Trust } from '../policy/compile.js';
 import type { CiVerifier } from '../oidc/verify.js';
 import type { GrantSet } from '../policy/grants.js';
 import type { OneTimeKey, Store, TokenSource } from '../store/types.js';
@@ -10,6 +11,8 @@ import type { BrokerError } from '../errors.js';
 /** What the exchange and its grants work with. */
 export interface GrantDeps {
   config: Config;
+  /** The config's trust policies and roles, compiled. */
+  trust: Trust;
   store: Store;
   keys: KeyRing;
   clock: Clock;

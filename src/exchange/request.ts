@@ -1,6 +1,6 @@
 import { BrokerError } from '../errors.js';
-import { parseDuration } from '../config/duration.js';
-import { parseScopeParam } from '../policy/scope.js';
+import { parseDuration } from '../protocol/duration.js';
+import { parseScopeParam } from '../protocol/scope.js';
 import {
   GRANT_TOKEN_EXCHANGE,
   TOKEN_TYPE,

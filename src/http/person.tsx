@@ -1,11 +1,10 @@
 import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../clock.js';
-import type { Role } from '../config/compile.js';
 import { BrokerError, isBrokerError } from '../errors.js';
 import { personGrant } from '../exchange/grants/person.js';
 import { readAsked } from '../exchange/request.js';
 import { revokeByOwner } from '../exchange/revoke.js';
-import { matchRoles } from '../saml/identity.js';
+import { matchRoles, type CompiledRole } from '../policy/roles.js';
 import { csrfMatches, type Session } from '../sessions/sessions.js';
 import { htmlResponse, printable } from './html.js';
 import { renderPage } from './pages/layout.js';
@@ -21,7 +20,7 @@ export function personRoutes(ctx: SsoContext): Hono {
 
   /** Roles are matched again on every request, so a config change applies at once. */
   function rolesOf(session: Session) {
-    const roles = matchRoles(ctx.sso.roles, session.data.identity.claims);
+    const roles = matchRoles(deps.trust.roles, session.data.identity.claims);
     if (roles.length === 0) {
       throw new BrokerError(
         'no_access',
@@ -34,7 +33,7 @@ export function personRoutes(ctx: SsoContext): Hono {
   async function render(
     c: Context,
     session: Session,
-    roles: Role[],
+    roles: CompiledRole[],
     extra: Pick<PersonView, 'minted' | 'error' | 'form'>,
     status: number,
   ): Promise<Response> {

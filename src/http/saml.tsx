@@ -3,17 +3,12 @@ import { nowSeconds } from '../clock.js';
 import { BrokerError, isBrokerError } from '../errors.js';
 import { DENIAL_BUDGET, boundDenial } from '../exchange/denial-audit.js';
 import { checkEmail } from '../saml/email.js';
-import {
-  looksLikeEmail,
-  mapIdentity,
-  matchRoles,
-  personSubject,
-  type Identity,
-} from '../saml/identity.js';
+import { looksLikeEmail, mapIdentity, personSubject, type Identity } from '../saml/identity.js';
 import type { LogoutRequest } from '../saml/logout.js';
 import { checkReturnTo, safeRelayState } from '../saml/return-to.js';
 import type { VerifiedAssertion } from '../saml/assertion.js';
 import type { AuditEvent } from '../store/types.js';
+import { matchRoles } from '../policy/roles.js';
 import { csrfMatches } from '../sessions/sessions.js';
 import { htmlResponse } from './html.js';
 import { MessagePage, renderPage } from './pages/layout.js';
@@ -92,7 +87,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
         return auditRefusal(c, 'login.failed', now, e);
       }
       const subject = personSubject(identity.email);
-      const roles = matchRoles(ctx.sso.roles, identity.claims);
+      const roles = matchRoles(ctx.deps.trust.roles, identity.claims);
       if (roles.length === 0) {
         await audit(c, {
           time: now,

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { Config } from '../config/compile.js';
+import { compileTrust, type Trust } from '../policy/compile.js';
 import { readSamlMetadataFile } from './saml-metadata.js';
 
 /** The example config shipped with the package, used until the demo lands. */
@@ -32,6 +33,8 @@ export function resolveConfigPath(
 export interface LoadedConfig {
   path: string;
   config: Config;
+  /** Its trust policies and roles, compiled: a matcher the broker cannot run is refused here. */
+  trust: Trust;
 }
 
 export function loadConfigFile(
@@ -54,8 +57,9 @@ export function loadConfigFile(
     ]);
   }
   const config = parseConfig(text, { source: path, env });
+  const trust = compileTrust(config, path);
   readSamlMetadataFile(config, path, dirname(path));
-  return { path, config: { ...config, database: databaseNextTo(path, config.database) } };
+  return { path, config: { ...config, database: databaseNextTo(path, config.database) }, trust };
 }
 
 function isBundled(path: string): boolean {

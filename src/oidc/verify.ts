@@ -2,7 +2,7 @@ import type { JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import { nowSeconds } from '../clock.js';
 import type { Provider } from '../config/compile.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../protocol/duration.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { jwsAlgorithm, type JwsAlgorithm } from '../jws/algorithms.js';

@@ -1,5 +1,5 @@
 import { showJson } from '../jws/compact.js';
-import type { Policy } from '../config/compile.js';
+import type { CompiledPolicy as Policy } from './compile.js';
 import { claimAsString, type Condition } from './match.js';
 
 export interface ConditionResult {

@@ -1,13 +1,8 @@
 import { RE2JS } from 're2js';
+import type { MatcherSpec } from '../config/compile.js';
 import { compileGlob, isGlob } from './glob.js';
 
-/**
- * One condition of a trust policy or role: a claim name and what its value
- * must be. In config a matcher is an exact string, a glob, `{ regex }`, or a
- * list of those (any of).
- */
-export type MatcherSpec = string | { regex: string } | Array<string | { regex: string }>;
-
+/** One condition of a trust policy or role: a claim name and what its value must be. */
 export interface Condition {
   claim: string;
   /** The matcher as written in config, for `explain` and audit detail. */

@@ -1,6 +1,5 @@
-import { alternatives, type MatcherSpec } from './match.js';
-
-export type ProviderKind = 'github' | 'gitlab' | 'generic';
+import type { MatcherSpec, ProviderKind } from '../config/compile.js';
+import { alternatives } from './match.js';
 
 /** Claims that identify the project a CI token comes from, by provider kind. */
 export const PIN_CLAIMS: Record<ProviderKind, readonly string[]> = {

@@ -1,6 +1,6 @@
 import type { Rate, RateLimit } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../protocol/duration.js';
 import type { RateLimiter, RateLimiterFactory } from './limiter.js';
 
 /**

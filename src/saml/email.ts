@@ -1,4 +1,4 @@
-import type { MatcherSpec } from '../policy/match.js';
+import { asciiLower } from '../text/show.js';
 
 /**
  * How the broker compares email addresses. A person's subject is
@@ -30,8 +30,6 @@ export type EmailCheck =
 // private use, unassigned, and every kind of space.
 const INVISIBLE = /[\p{C}\p{Z}]/u;
 
-const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-
 /** Full case folding and NFKC, approximated with the locale-free JS primitives. */
 const unicodeFold = (s: string) =>
   s.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
@@ -59,18 +57,4 @@ export function checkEmail(raw: string): EmailCheck {
   }
   if (!EMAIL.test(email)) return { ok: false, problem: 'not_an_email' };
   return { ok: true, email };
-}
-
-/**
- * A role's `when`, with the exact strings and globs of its `email` condition
- * folded like the address they are compared with, so `Karl@Example.com` in
- * config matches the person `karl@example.com`. (Glob syntax is only `*`, so
- * folding keeps its meaning; a regex is left as written and sees lower case.)
- */
-export function foldEmailCondition(when: Record<string, MatcherSpec>): Record<string, MatcherSpec> {
-  const spec = when.email;
-  if (spec === undefined) return when;
-  const fold = (alt: string | { regex: string }) =>
-    typeof alt === 'string' ? asciiLower(alt) : alt;
-  return { ...when, email: Array.isArray(spec) ? spec.map(fold) : fold(spec) };
 }

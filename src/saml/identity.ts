@@ -1,6 +1,5 @@
-import type { Role, Saml } from '../config/compile.js';
+import type { Saml } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
-import type { GrantSet } from '../policy/grants.js';
 import type { SamlAttribute, VerifiedAssertion } from './assertion.js';
 import { EMAIL, MAX_EMAIL_LENGTH, checkEmail, codePoint, type EmailCheck } from './email.js';
 
@@ -62,21 +61,6 @@ export function mapIdentity(a: VerifiedAssertion, saml: Saml): Identity {
   claims.name = name ? [name] : [];
   claims.groups = groups;
   return { email, name, groups, claims };
-}
-
-/**
- * Roles whose every condition holds. SAML attributes are multi-valued, so a
- * condition holds when any one value of its attribute matches (a person is
- * in `ml-engineers` if that is one of their groups).
- */
-export function matchRoles(roles: readonly Role[], claims: Record<string, string[]>): Role[] {
-  return roles.filter((r) =>
-    r.conditions.every((c) => (claims[c.claim] ?? []).some((v) => c.test(v))),
-  );
-}
-
-export function roleGrants(roles: readonly Role[]): GrantSet[] {
-  return roles.map((r) => ({ source: r.name, scopes: r.grant, maxTtl: r.maxTtl }));
 }
 
 export const personSubject = (email: string) => `user:${email}`;

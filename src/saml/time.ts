@@ -1,4 +1,4 @@
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../protocol/duration.js';
 import { BrokerError } from '../errors.js';
 import { refuse, type SamlKind } from './checks.js';
 

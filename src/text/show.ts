@@ -14,3 +14,6 @@ export function showText(text: string, max = 80): string {
   );
   return `"${escaped}"`;
 }
+
+/** Lower case for ASCII letters only: what the broker folds in email addresses (see saml/email.ts). */
+export const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());

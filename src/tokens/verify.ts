@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { nowSeconds } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import type { IssuedToken, Store } from '../store/types.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../protocol/duration.js';
 import { parseCompactJws } from '../jws/compact.js';
 import type { KeyRing } from './keys.js';
 import type { Config } from '../config/compile.js';

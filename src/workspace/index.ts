@@ -7,7 +7,8 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Context, MiddlewareHandler } from 'hono';
 import { parseCompactJws } from '../jws/compact.js';
-import { anyCovers, parseScope } from '../policy/scope.js';
+import { anyCovers } from '../policy/scope.js';
+import { parseScope } from '../protocol/scope.js';
 import { showText } from '../text/show.js';
 import { MAX_TOKEN_BYTES } from '../tokens/verify.js';
 

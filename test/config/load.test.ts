@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
-import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { compileTrust } from '../../src/policy/compile.js';
+import { formatDuration, parseDuration } from '../../src/protocol/duration.js';
 
 const HASH = 'a'.repeat(64);
 const base = () => ({
@@ -27,7 +28,12 @@ const policy = (match: unknown, extra: Record<string, unknown> = {}) => ({
 
 function issues(obj: unknown, env: Record<string, string> = {}) {
   try {
-    parseConfig(typeof obj === 'string' ? obj : stringify(obj), { env, source: 'test.yaml' });
+    // As every entry loads a config: its shape, then its policies and roles compiled.
+    const config = parseConfig(typeof obj === 'string' ? obj : stringify(obj), {
+      env,
+      source: 'test.yaml',
+    });
+    compileTrust(config, 'test.yaml');
   } catch (e) {
     if (e instanceof ConfigError) return e.issues;
     throw e;
@@ -391,7 +397,7 @@ describe('config loading', () => {
         }),
       }),
     );
-    const [repo, ref, actor] = c.ci.policies[0]!.conditions;
+    const [repo, ref, actor] = compileTrust(c).policies[0]!.conditions;
     expect(repo!.test('acme/models')).toBe(true);
     expect(repo!.test('acme/models-evil')).toBe(false);
     expect(ref!.test('refs/tags/v1.2')).toBe(true);

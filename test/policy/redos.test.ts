@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { compileTrust } from '../../src/policy/compile.js';
 import { compileGlob } from '../../src/policy/glob.js';
 import { startCi, type CiSetup } from '../helpers/ci.js';
 
@@ -28,7 +29,7 @@ function conditions(match: Record<string, unknown>, limits: Record<string, unkno
       },
     }),
   );
-  return Object.fromEntries(config.ci.policies[0]!.conditions.map((c) => [c.claim, c]));
+  return Object.fromEntries(compileTrust(config).policies[0]!.conditions.map((c) => [c.claim, c]));
 }
 
 function configIssues(match: Record<string, unknown>) {

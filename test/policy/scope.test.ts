@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileGlob, globCovers } from '../../src/policy/glob.js';
 import { decideScopes } from '../../src/policy/grants.js';
-import { normalizeResource, parseScopeParam, scopeCovers } from '../../src/policy/scope.js';
+import { normalizeResource, scopeCovers } from '../../src/policy/scope.js';
+import { parseScopeParam } from '../../src/protocol/scope.js';
 import { BrokerError } from '../../src/errors.js';
 
 describe('globs', () => {

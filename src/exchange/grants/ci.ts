@@ -54,7 +54,7 @@ export const ciGrant: Grant<GrantInput & { subjectToken: string }, CiVerified> =
   },
 
   entitle({ ciToken: { provider, claims }, identity }, deps) {
-    const results = evaluatePolicies(deps.config.ci.policies, provider.name, claims);
+    const results = evaluatePolicies(deps.trust.policies, provider.name, claims);
     const matched = results.filter((r) => r.matched);
     if (matched.length === 0) {
       // The caller learns its own token's facts; the per-policy detail goes to the audit row only.

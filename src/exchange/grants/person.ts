@@ -1,19 +1,18 @@
-import type { Role } from '../../config/compile.js';
-import { roleGrants } from '../../saml/identity.js';
+import { roleGrants, type CompiledRole } from '../../policy/roles.js';
 import type { Grant, GrantInput, Verified } from '../grant.js';
 
 export interface PersonInput extends GrantInput {
   /** The session's subject: the session is the proof, checked (with its CSRF field) by the page. */
   subject: string;
   /** The roles the person's IdP claims match now (sso.roles), matched on every request. */
-  roles: readonly Role[];
+  roles: readonly CompiledRole[];
 }
 
 /**
  * A person minting on their page after browser SSO: every role they match
  * grants its scopes, each with its own lifetime cap.
  */
-export const personGrant: Grant<PersonInput, Verified & { roles: readonly Role[] }> = {
+export const personGrant: Grant<PersonInput, Verified & { roles: readonly CompiledRole[] }> = {
   source: 'web',
   names: 'policies',
 

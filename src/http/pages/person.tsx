@@ -1,4 +1,4 @@
-import { formatDuration } from '../../config/duration.js';
+import { formatDuration } from '../../protocol/duration.js';
 import type { IssuedToken } from '../../store/types.js';
 import { Layout } from './layout.js';
 
