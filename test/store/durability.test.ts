@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { EXCHANGE, form, mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
 
 let broker: TestBroker;

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { tempDir } from '../helpers/broker.js';
 import { cannotMount, smallFilesystem } from './tmpfs.js';
 

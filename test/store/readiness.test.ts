@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { EXCHANGE, form, mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
 import { auditRow, storeFiles } from '../helpers/store.js';
 import { cannotMount, removeFile, smallFilesystem } from './tmpfs.js';

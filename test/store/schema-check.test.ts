@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { tempDir } from '../helpers/broker.js';
 import { auditRow } from '../helpers/store.js';
 

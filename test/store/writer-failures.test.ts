@@ -5,7 +5,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { tempDir } from '../helpers/broker.js';
 import { auditRow as audit, storeFiles, tokenRow as token } from '../helpers/store.js';
 

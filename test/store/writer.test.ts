@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { auditRow as audit, storeFiles, tokenRow as token } from '../helpers/store.js';
 
 // Every write goes to the writer thread, reads stay on `store.db`: these tests
@@ -216,7 +216,7 @@ describe('SQLite writer thread', () => {
     const entry = join(dir, 'entry.ts');
     writeFileSync(
       entry,
-      `import { SqliteStore } from ${JSON.stringify(resolve('src/store/sqlite.ts'))};
+      `import { SqliteStore } from ${JSON.stringify(resolve('src/node/sqlite/store.ts'))};
        const store = new SqliteStore(process.argv[2]!);
        console.log(await store.claimOnce('awaited', 9999));
        void store.appendAudit({ time: 1, event: 'not awaited', outcome: 'success' });`,
@@ -230,7 +230,7 @@ describe('SQLite writer thread', () => {
       packages: 'external',
       logLevel: 'warning',
     });
-    copyFileSync('src/store/sqlite-writer.mjs', join(dir, 'sqlite-writer.mjs'));
+    copyFileSync('src/node/sqlite/writer.mjs', join(dir, 'writer.mjs'));
     const path = join(dir, 'tb.db');
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'entry.mjs'), path], {
       timeout: 10_000,

@@ -2,11 +2,11 @@ import Database from 'better-sqlite3';
 import { setImmediate } from 'node:timers';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { nowSeconds, systemClock, type Clock } from '../clock.js';
-import { BrokerError } from '../errors.js';
-import { freeSpaceProblem, writeFailure, type WriteFailure } from './sqlite-health.js';
-import { openDatabase, type OpenOptions } from './sqlite-open.js';
-import { auditFromRow, keyFromRow, sessionFromRow, tokenFromRow, type Row } from './sqlite-rows.js';
+import { nowSeconds, systemClock, type Clock } from '../../clock.js';
+import { BrokerError } from '../../errors.js';
+import { freeSpaceProblem, writeFailure, type WriteFailure } from './health.js';
+import { openDatabase, type OpenOptions } from './open.js';
+import { auditFromRow, keyFromRow, sessionFromRow, tokenFromRow, type Row } from './rows.js';
 import {
   createWriter,
   errorInfo,
@@ -14,7 +14,7 @@ import {
   type ErrorInfo,
   type WriteOps,
   type WriteRequest,
-} from './sqlite-writer.mjs';
+} from './writer.mjs';
 import type {
   AuditEvent,
   AuditFilter,
@@ -27,7 +27,7 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
-} from './types.js';
+} from '../../store/types.js';
 
 interface QueuedWrite {
   request: WriteRequest;
@@ -48,7 +48,7 @@ const toError = ({ message, code }: ErrorInfo): Error =>
  * just a crash of this process.
  *
  * Reads run on `db`, in this thread. Every write goes to one writer thread
- * (sqlite-writer.mjs) with its own connection, so that fsync and B-tree work
+ * (writer.mjs) with its own connection, so that fsync and B-tree work
  * never block the event loop; a second writing connection in this thread
  * would only wait on the writer's lock in busy_timeout. A `:memory:` database
  * cannot be shared with a thread: it is written in-process, as before.
@@ -411,7 +411,7 @@ export class SqliteStore implements Store {
 
   private startWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./sqlite-writer.mjs', import.meta.url), {
+    const worker = new Worker(new URL('./writer.mjs', import.meta.url), {
       workerData: { sqliteWriter: { path: this.path } },
     });
     worker.unref(); // referenced only while it has a batch (see send)
