@@ -18,7 +18,7 @@ const files = storeFiles();
 const openStore = files.open;
 
 const writerOf = (store: SqliteStore): Worker | undefined =>
-  (store as unknown as { worker: Worker | undefined }).worker;
+  (store as unknown as { writes: { worker: Worker | undefined } }).writes.worker;
 
 function keys(path: string): string[] {
   const db = new Database(path, { readonly: true });

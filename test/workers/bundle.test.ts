@@ -70,7 +70,7 @@ describe('the core bundles for Workers', () => {
 
   it('names the module and its importer when a Node-only one is reached (the SQLite store)', async () => {
     expect(outsideCompat(await nodeModulesReached('src/node/sqlite/store.ts'))).toContain(
-      'worker_threads (from src/node/sqlite/store.ts)',
+      'worker_threads (from src/node/sqlite/batch-client.ts)',
     );
   });
 });
