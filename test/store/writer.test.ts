@@ -159,22 +159,6 @@ describe('SQLite writer thread', () => {
     expect(changes()).toBe(before);
   });
 
-  it('fails only the write whose arguments are not plain data, and commits the rest of its batch', async () => {
-    const { store } = openStore();
-    const detail = { keep: 1, drop: () => 0 };
-    const [good, bad] = await Promise.allSettled([
-      store.appendAudit(audit('plain')),
-      store.appendAudit(audit('with.function', { detail })),
-    ]);
-    expect(good.status).toBe('fulfilled');
-    expect(bad).toMatchObject({
-      status: 'rejected',
-      reason: { message: 'store write appendAudit was given something that is not plain data' },
-    });
-    expect(await store.queryAudit({ event: 'plain' })).toHaveLength(1);
-    expect(await store.queryAudit({ event: 'with.function' })).toHaveLength(0);
-  });
-
   it('commits the queued writes on close, and survives reopening', async () => {
     const { store, path } = openStore();
     const queued = Array.from({ length: 10 }, (_, i) => store.claimOnce(`k${i}`, 9999));

@@ -103,22 +103,17 @@ export class BatchClient {
       this.settle(batch, reply);
       return this.idle();
     }
-    let sent = batch;
     try {
       const worker = this.startWorker();
-      try {
-        worker.postMessage(requests);
-      } catch {
-        sent = this.cloneable(batch);
-        if (!sent.length) return this.idle();
-        worker.postMessage(sent.map((w) => w.request));
-      }
-      this.inFlight = sent;
+      worker.postMessage(requests);
+      this.inFlight = batch;
       worker.ref(); // a write in flight keeps the process alive until it is committed
     } catch (error) {
-      // No thread could be started (ERR_WORKER_INIT_FAILED): thrown here, in a
-      // setImmediate callback, it would crash the process. Nothing was sent.
-      for (const w of sent) w.reject(error);
+      // No thread could be started (ERR_WORKER_INIT_FAILED), or an argument is
+      // not plain data (a caller's bug: the ops take rows and audit events).
+      // Thrown here, in a setImmediate callback, it would crash the process.
+      // Nothing was sent.
+      for (const w of batch) w.reject(error);
       this.idle();
     }
   }
@@ -141,26 +136,6 @@ export class BatchClient {
       const result = reply.error ? reply : reply.results[i]!;
       if (result.error) w.reject(this.hooks.failure(toError(result.error)));
       else w.resolve(result.value);
-    });
-  }
-
-  /**
-   * postMessage refused the batch: a write's arguments are not plain data (a
-   * bug in its caller). That write fails alone, saying so; the others go.
-   */
-  private cloneable(batch: QueuedWrite[]): QueuedWrite[] {
-    return batch.filter((w) => {
-      try {
-        structuredClone(w.request);
-        return true;
-      } catch (error) {
-        w.reject(
-          new Error(`store write ${w.request.op} was given something that is not plain data`, {
-            cause: error,
-          }),
-        );
-        return false;
-      }
     });
   }
 
