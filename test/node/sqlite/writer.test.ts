@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/node/sqlite/store.js';
-import { auditRow as audit, storeFiles, tokenRow as token } from '../helpers/store.js';
+import { SqliteStore } from '../../../src/node/sqlite/store.js';
+import { auditRow as audit, storeFiles, tokenRow as token } from '../../helpers/store.js';
 
 // Every write goes to the writer thread, reads stay on `store.db`: these tests
 // use real database files and look at them through the main connection and

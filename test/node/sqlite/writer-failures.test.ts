@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/node/sqlite/store.js';
-import { tempDir } from '../helpers/broker.js';
-import { auditRow as audit, storeFiles, tokenRow as token } from '../helpers/store.js';
+import { MIGRATIONS } from '../../../src/store/migrations.js';
+import { SqliteStore } from '../../../src/node/sqlite/store.js';
+import { tempDir } from '../../helpers/broker.js';
+import { auditRow as audit, storeFiles, tokenRow as token } from '../../helpers/store.js';
 
 // What happens when the writer thread goes away. There is no public handle on
 // the thread: these tests reach the store's private `worker` field (the live
