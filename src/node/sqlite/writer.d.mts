@@ -10,7 +10,7 @@ import type {
   StoredSession,
 } from '../../store/types.js';
 
-/** The writes SqliteStore hands to the writer, by name; each runs in its own savepoint. */
+/** The writes BatchClient hands to the writer, by name; each runs in its own savepoint. */
 export interface WriteOps {
   addKey(key: NewKey, retireCurrentAt?: number): void;
   pruneKeys(now: number): string[];

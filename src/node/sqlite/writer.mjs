@@ -1,8 +1,9 @@
 /**
  * The write side of SqliteStore, run in a worker thread so that B-tree inserts
  * and the fsync of every commit (synchronous=FULL) never stall the event loop.
- * The main thread keeps its own connection for reads: under WAL they run
- * concurrently and see every committed write.
+ * BatchClient (batch-client.ts) sends it the batches; the main thread keeps
+ * its own connection for reads (reader.ts): under WAL they run concurrently
+ * and see every committed write.
  *
  * Plain JavaScript on purpose: a worker is loaded by Node itself, from the
  * sources under vitest and next to the bundle in dist/, so it cannot be a .ts
