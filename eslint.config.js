@@ -14,10 +14,10 @@ export default tseslint.config(
     },
   },
   {
-    // The core must run on Workers too: only the Node entry points, the SQLite
-    // store and the CLI may reach for Node built-ins.
+    // The core must run on Workers too: only the Node entry (its SQLite store
+    // included) and the CLI may reach for Node built-ins.
     files: ['src/**/*.ts', 'src/**/*.tsx'],
-    ignores: ['src/node/**', 'src/cli/**', 'src/store/sqlite*.ts'],
+    ignores: ['src/node/**', 'src/cli/**'],
     rules: {
       'no-restricted-imports': [
         'error',

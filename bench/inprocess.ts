@@ -9,7 +9,7 @@ import { createApp } from '../src/app.js';
 import { nodeCrypto } from '../src/node/crypto.js';
 import { systemClock } from '../src/clock.js';
 import { parseConfig } from '../src/config/load.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/node/sqlite/store.js';
 import { KeyRing } from '../src/tokens/keys.js';
 import { startTestIssuer } from '../test/helpers/oidc-issuer.js';
 import { stringify } from 'yaml';

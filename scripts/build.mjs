@@ -21,8 +21,8 @@ await build({
   outdir: 'dist',
 });
 // The SQLite writer runs as a worker thread, which Node loads from its own file
-// next to the bundle (see src/store/sqlite.ts).
-copyFileSync('src/store/sqlite-writer.mjs', 'dist/sqlite-writer.mjs');
+// next to the bundle (see src/node/sqlite/store.ts).
+copyFileSync('src/node/sqlite/writer.mjs', 'dist/writer.mjs');
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], {
   stdio: 'inherit',
 });

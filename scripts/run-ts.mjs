@@ -24,8 +24,8 @@ await build({
 });
 // The SQLite writer runs as a worker thread, loaded from its own file next to the bundle.
 copyFileSync(
-  new URL('../src/store/sqlite-writer.mjs', import.meta.url),
-  resolve('dist/run/sqlite-writer.mjs'),
+  new URL('../src/node/sqlite/writer.mjs', import.meta.url),
+  resolve('dist/run/writer.mjs'),
 );
 process.argv = [process.argv[0], outfile, ...args];
 await import(pathToFileURL(outfile).href);

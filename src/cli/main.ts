@@ -1,7 +1,7 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { isBrokerError } from '../errors.js';
-import { DatabaseError } from '../store/sqlite-open.js';
+import { DatabaseError } from '../node/sqlite/open.js';
 import { CliError, type CliIO } from './io.js';
 import { auditCommand, keysCommand, revokeCommand } from './admin.js';
 import { configCheckCommand, serveCommand } from './serve.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/compile.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { SqliteStore } from './sqlite/store.js';
 import { KeyRing } from '../tokens/keys.js';
 
 /**

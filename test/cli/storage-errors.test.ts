@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { loadConfigFile } from '../../src/node/config-file.js';
 import { testConfigObject } from '../helpers/broker.js';
 import { runCli } from '../helpers/cli.js';
-import { cannotMount, smallFilesystem } from '../store/tmpfs.js';
+import { cannotMount, smallFilesystem } from '../node/sqlite/tmpfs.js';
 
 // An operator revokes during an incident, and the broker's disk is full: the
 // command must say what is wrong with the database and what to do, not report

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ManualClock } from '../../src/clock.js';
 import { jsonLogger } from '../../src/log.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { escapeForTerminal, jsonForTerminal } from '../../src/text/terminal.js';
 import { CI_POLICIES } from '../helpers/ci.js';
 import {

@@ -8,7 +8,7 @@ import type { CryptoBackend } from '../../src/jws/backend.js';
 import { ManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config/compile.js';
 import { parseConfig } from '../../src/config/load.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { KeyRing } from '../../src/tokens/keys.js';
 import { Minter, type MintOutcome, type MintedToken } from '../../src/tokens/mint.js';
 import type { Logger } from '../../src/log.js';

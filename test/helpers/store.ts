@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import type { AuditEvent, IssuedToken } from '../../src/store/types.js';
 import { tempDir } from './broker.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/node/server.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { EXCHANGE, tempDir, testConfig } from '../helpers/broker.js';
 import { CI_POLICIES } from '../helpers/ci.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc-issuer.js';

@@ -69,8 +69,8 @@ describe('the core bundles for Workers', () => {
   });
 
   it('names the module and its importer when a Node-only one is reached (the SQLite store)', async () => {
-    expect(outsideCompat(await nodeModulesReached('src/store/sqlite.ts'))).toContain(
-      'worker_threads (from src/store/sqlite.ts)',
+    expect(outsideCompat(await nodeModulesReached('src/node/sqlite/store.ts'))).toContain(
+      'worker_threads (from src/node/sqlite/batch-client.ts)',
     );
   });
 });

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { EXCHANGE, form, mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
-import { auditRow, storeFiles } from '../helpers/store.js';
+import { SqliteStore } from '../../../src/node/sqlite/store.js';
+import { EXCHANGE, form, mintFor, startBroker, type TestBroker } from '../../helpers/broker.js';
+import { auditRow, storeFiles } from '../../helpers/store.js';
 import { cannotMount, removeFile, smallFilesystem } from './tmpfs.js';
 
 // The database on a real 2 MiB tmpfs, filled by a real file: /readyz must

@@ -12,7 +12,7 @@ import {
   writeCrashConfig,
   type CrashConfig,
   type RunningBroker,
-} from '../../bench/crash-broker.js';
+} from '../../../bench/crash-broker.js';
 import {
   ciSource,
   exchangeBody,
@@ -22,9 +22,9 @@ import {
   receive,
   type CiSource,
   type Ledger,
-} from '../../bench/crash-load.js';
-import { checkFile, checkHttp } from '../../bench/crash-verify.js';
-import { startTestIssuer, type TestIssuer } from '../helpers/oidc-issuer.js';
+} from '../../../bench/crash-load.js';
+import { checkFile, checkHttp } from '../../../bench/crash-verify.js';
+import { startTestIssuer, type TestIssuer } from '../../helpers/oidc-issuer.js';
 
 // The small, fast version of `npm run crash` (bench/crash.ts): the built
 // broker process (`npm test` builds first) SIGKILLed on a real SQLite file.

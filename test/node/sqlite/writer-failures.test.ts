@@ -1,24 +1,51 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { tempDir } from '../helpers/broker.js';
-import { auditRow as audit, storeFiles, tokenRow as token } from '../helpers/store.js';
+import { MIGRATIONS } from '../../../src/store/migrations.js';
+import { SqliteStore } from '../../../src/node/sqlite/store.js';
+import { tempDir } from '../../helpers/broker.js';
+import { auditRow as audit, storeFiles, tokenRow as token } from '../../helpers/store.js';
 
-// What happens when the writer thread goes away. There is no public handle on
-// the thread: these tests reach the store's private `worker` field (the live
-// writer, or undefined), and end it with Worker.terminate(), as a crash or an
-// out-of-memory kill would. Everything else is real: files, threads, SQLite.
+// What happens when the writer thread goes away. Everything is real: files,
+// threads, SQLite. Two public seams make each case certain rather than likely:
+// - Node announces every Worker this process creates (process 'worker'); only
+//   the store creates any here, so the tests get its writer threads without
+//   reaching into the store, and end one with Worker.terminate(), as a crash
+//   or an out-of-memory kill would.
+// - A connection of the test's own holds SQLite's write lock (as a sqlite3
+//   shell or another process can): until it lets go, no writer can commit, so
+//   a batch posted meanwhile is in flight and uncommitted, however the threads
+//   are scheduled. It lets go only after terminate(), and a terminated thread
+//   runs no more JavaScript, so that batch is never committed.
 
 const files = storeFiles();
 const openStore = files.open;
 
-const writerOf = (store: SqliteStore): Worker | undefined =>
-  (store as unknown as { worker: Worker | undefined }).worker;
+/** The writer threads started from now on, in order, and the next one to start. */
+function watchWriters(): { started: Worker[]; next: () => Promise<Worker> } {
+  const started: Worker[] = [];
+  const onWorker = (worker: Worker) => started.push(worker);
+  process.on('worker', onWorker);
+  files.later(() => void process.off('worker', onWorker));
+  // Emitted on the tick after the Worker is made, by then its first batch is posted.
+  const next = () => new Promise<Worker>((resolve) => process.once('worker', resolve));
+  return { started, next };
+}
+
+/** Takes the write lock on the file: no writer commits until release(). */
+function holdWriteLock(path: string): { release: () => void } {
+  const db = new Database(path);
+  files.later(() => void (db.open && db.close()));
+  db.exec('BEGIN IMMEDIATE');
+  return {
+    release: () => {
+      db.exec('ROLLBACK');
+      db.close();
+    },
+  };
+}
 
 function keys(path: string): string[] {
   const db = new Database(path, { readonly: true });
@@ -35,53 +62,69 @@ function keys(path: string): string[] {
 describe('SQLite writer thread failures', () => {
   it('fails only the batch a dead writer had; writes queued behind it go to a new writer', async () => {
     const { store, path } = openStore();
+    const writers = watchWriters();
+    const lock = holdWriteLock(path);
+    const started = writers.next();
     const lost = store.claimOnce('lost', 9999);
-    await nextTurn(); // its batch is posted to a writer that is still starting
-    const writer = writerOf(store)!;
+    const writer = await started; // with the batch of 'lost', which it cannot commit
     const queued = store.claimOnce('queued', 9999); // never reaches that writer
-    await writer.terminate();
+    const exited = writer.terminate();
+    lock.release();
+    await exited;
     const [a, b] = await Promise.allSettled([lost, queued]);
     expect(a).toMatchObject({ status: 'rejected', reason: { message: /writer thread exited/ } });
     expect(b).toEqual({ status: 'fulfilled', value: true });
+    // 'lost' was not committed by the dead writer, nor sent again to the new one.
     expect(keys(path)).toEqual(['queued']);
-    expect(writerOf(store)).not.toBe(writer);
+    expect(writers.started).toHaveLength(2);
   });
 
   it('starts a new writer for the next write after one died while idle', async () => {
     const { store, path } = openStore();
+    const writers = watchWriters();
     expect(await store.claimOnce('before', 9999)).toBe(true);
-    const writer = writerOf(store)!;
-    await writer.terminate();
+    expect(writers.started).toHaveLength(1);
+    await writers.started[0]!.terminate();
     expect(await store.claimOnce('after', 9999)).toBe(true);
     expect(await store.claimOnce('before', 9999)).toBe(false);
-    expect(writerOf(store)).not.toBe(writer);
+    expect(writers.started).toHaveLength(2);
     expect(keys(path)).toEqual(['after', 'before']);
   });
 
   it('closes, without hanging, when the writer dies with a batch in flight', async () => {
-    const { store } = openStore();
+    const { store, path } = openStore();
+    const writers = watchWriters();
+    const lock = holdWriteLock(path);
+    const started = writers.next();
     const write = store.claimOnce('k', 9999);
-    await nextTurn();
-    const closed = store.close();
-    await writerOf(store)!.terminate();
+    const writer = await started; // with the batch of 'k', which it cannot commit
+    const closed = store.close(); // waits for that batch to settle
+    const exited = writer.terminate();
+    lock.release();
+    await exited;
     await expect(write).rejects.toThrow(/writer thread exited/);
     await closed;
     expect(store.db.open).toBe(false);
+    expect(keys(path)).toEqual([]);
   });
 
   it("ignores a reply from a writer it gave up on: it cannot settle the next writer's batch", async () => {
-    const { store } = openStore();
+    const { store, path } = openStore();
+    const writers = watchWriters();
     expect(await store.claimOnce('k', 9999)).toBe(true);
-    const old = writerOf(store)!;
+    const old = writers.started[0]!;
     files.later(() => old.terminate().then(() => undefined));
     // Node reports an uncaught exception in the thread as 'error' and exits it
     // afterwards; until then, a reply it had posted can still be delivered.
     // Both events are emitted here by hand, in that order, on the real Worker.
     old.emit('error', new Error('simulated: the writer threw'));
+    const lock = holdWriteLock(path);
+    const started = writers.next();
     const next = store.claimOnce('k', 9999); // already claimed: false
-    await nextTurn(); // posted to a new writer, not committed yet
-    expect(writerOf(store)).not.toBe(old);
+    const fresh = await started; // with the batch of `next`, which it cannot commit
+    expect(fresh).not.toBe(old);
     old.emit('message', { results: [{ value: true }] });
+    lock.release();
     expect(await next).toBe(false);
   });
 

@@ -1,4 +1,4 @@
-// Types of sqlite-writer.mjs (plain JavaScript: it is loaded as a worker by Node itself).
+// Types of writer.mjs (plain JavaScript: it is loaded as a worker by Node itself).
 import type Database from 'better-sqlite3';
 import type {
   AuditEvent,
@@ -8,9 +8,9 @@ import type {
   OneTimeKey,
   PruneCounts,
   StoredSession,
-} from './types.js';
+} from '../../store/types.js';
 
-/** The writes SqliteStore hands to the writer, by name; each runs in its own savepoint. */
+/** The writes BatchClient hands to the writer, by name; each runs in its own savepoint. */
 export interface WriteOps {
   addKey(key: NewKey, retireCurrentAt?: number): void;
   pruneKeys(now: number): string[];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { EXCHANGE, form, mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
+import { SqliteStore } from '../../../src/node/sqlite/store.js';
+import { EXCHANGE, form, mintFor, startBroker, type TestBroker } from '../../helpers/broker.js';
 
 let broker: TestBroker;
 afterEach(() => broker.cleanup());

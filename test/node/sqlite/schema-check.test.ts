@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { tempDir } from '../helpers/broker.js';
-import { auditRow } from '../helpers/store.js';
+import { SqliteStore } from '../../../src/node/sqlite/store.js';
+import { tempDir } from '../../helpers/broker.js';
+import { auditRow } from '../../helpers/store.js';
 
 // A database someone changed by hand: each case drops or rewrites what the
 // migrations created, then opens the file as the server does.

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { MIGRATIONS } from './migrations.js';
-import { schemaProblems } from './sqlite-schema.js';
-import { PRAGMAS } from './sqlite-writer.mjs';
+import { MIGRATIONS } from '../../store/migrations.js';
+import { schemaProblems } from './schema.js';
+import { PRAGMAS } from './writer.mjs';
 
 type Row = Record<string, unknown>;
 

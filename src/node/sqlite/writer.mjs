@@ -1,12 +1,13 @@
 /**
  * The write side of SqliteStore, run in a worker thread so that B-tree inserts
  * and the fsync of every commit (synchronous=FULL) never stall the event loop.
- * The main thread keeps its own connection for reads: under WAL they run
- * concurrently and see every committed write.
+ * BatchClient (batch-client.ts) sends it the batches; the main thread keeps
+ * its own connection for reads (reader.ts): under WAL they run concurrently
+ * and see every committed write.
  *
  * Plain JavaScript on purpose: a worker is loaded by Node itself, from the
  * sources under vitest and next to the bundle in dist/, so it cannot be a .ts
- * file. Its types are in sqlite-writer.d.mts. The same module also runs
+ * file. Its types are in writer.d.mts. The same module also runs
  * in-process for `:memory:` databases, which a second thread cannot open.
  */
 import Database from 'better-sqlite3';
@@ -86,7 +87,7 @@ export function createWriter(db) {
     ),
   };
 
-  /** @param {import('./types.js').AuditEvent} e */
+  /** @param {import('../../store/types.js').AuditEvent} e */
   const insertAudit = (e) =>
     s.insertAudit.run({
       time: e.time,
@@ -104,7 +105,7 @@ export function createWriter(db) {
       detail: e.detail ? JSON.stringify(e.detail) : null,
     });
 
-  /** The operations, by name; their signatures are WriteOps in sqlite-writer.d.mts. */
+  /** The operations, by name; their signatures are WriteOps in writer.d.mts. */
   const ops = {
     addKey(key, retireCurrentAt) {
       if (retireCurrentAt !== undefined) s.retireCurrent.run(retireCurrentAt);

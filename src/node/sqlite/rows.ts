@@ -1,4 +1,4 @@
-import type { IssuedToken, StoredAuditEvent, StoredKey, StoredSession } from './types.js';
+import type { IssuedToken, StoredAuditEvent, StoredKey, StoredSession } from '../../store/types.js';
 
 /** SQLite rows as the Store interface returns them: JSON columns parsed, NULLs as null. */
 export type Row = Record<string, unknown>;

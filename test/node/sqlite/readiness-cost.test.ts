@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/clock.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { tempDir } from '../helpers/broker.js';
+import { ManualClock } from '../../../src/clock.js';
+import { SqliteStore } from '../../../src/node/sqlite/store.js';
+import { tempDir } from '../../helpers/broker.js';
 
 /**
  * /readyz answers anyone, and a readiness check commits a write (an fsync

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { BrokerError } from '../../errors.js';
 
 /** A write that failed because of the storage under the file, not because of its data. */
 export interface WriteFailure {
@@ -49,4 +50,25 @@ export async function freeSpaceProblem(
   }
   if (free >= minFreeBytes) return undefined;
   return `database disk is full: ${kib(free)} free on the filesystem of ${path}, under the ${kib(minFreeBytes)} the broker needs to go on committing exchanges; free space there`;
+}
+
+/**
+ * A write refused by the storage under the file (disk full, I/O error,
+ * read-only) or by a lock held past busy_timeout is the broker's temporary
+ * trouble, not the caller's and not a bug: a 503 that says to retry, with
+ * SQLite's error kept as the cause for the log. Any other error is returned as is.
+ */
+export function storeError(path: string, error: Error): Error {
+  const code = (error as { code?: unknown }).code;
+  const failure = writeFailure(path, error);
+  if (failure === undefined && code !== 'SQLITE_BUSY') return error;
+  // `problem` (the file, what is wrong, what to do) is for the operator: the log, the CLI.
+  const problem =
+    failure?.problem ??
+    `database ${path} is locked by another process past busy_timeout; retry, and look for a process holding it`;
+  return new BrokerError(
+    'unavailable',
+    'the broker cannot write to its database right now, so it issues and revokes nothing: retry in a minute (operators: /readyz says why)',
+    { headers: { 'Retry-After': '60' }, detail: { sqlite: code, problem }, cause: error },
+  );
 }

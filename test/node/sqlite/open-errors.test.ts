@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { tempDir } from '../helpers/broker.js';
+import { SqliteStore } from '../../../src/node/sqlite/store.js';
+import { tempDir } from '../../helpers/broker.js';
 import { cannotMount, smallFilesystem } from './tmpfs.js';
 
 // What an operator sees when the broker cannot use its database at start-up:

@@ -1,0 +1,96 @@
+import type Database from 'better-sqlite3';
+import type {
+  AuditFilter,
+  IssuedToken,
+  StoredAuditEvent,
+  StoredKey,
+  Store,
+  StoredSession,
+} from '../../store/types.js';
+import { auditFromRow, keyFromRow, sessionFromRow, tokenFromRow, type Row } from './rows.js';
+
+/**
+ * The read side of SqliteStore: the main thread's connection, which runs
+ * every read and no write. Under WAL it reads while the writer thread
+ * commits, and sees every committed write.
+ */
+export class SqliteReader {
+  private readonly stmts;
+
+  constructor(readonly db: Database.Database) {
+    this.stmts = {
+      listKeys: db.prepare(
+        `SELECT k.*, (SELECT max(t.expires_at) FROM issued_tokens t WHERE t.kid = k.kid) AS last_expiry
+         FROM signing_keys k ORDER BY k.created_at DESC, k.rowid DESC`,
+      ),
+      getToken: db.prepare('SELECT * FROM issued_tokens WHERE jti = ?'),
+      getSession: db.prepare('SELECT * FROM sessions WHERE id_sha256 = ?'),
+    };
+  }
+
+  listKeys(): StoredKey[] {
+    return this.stmts.listKeys.all().map((r) => keyFromRow(r as Row));
+  }
+
+  getToken(jti: string): IssuedToken | undefined {
+    const r = this.stmts.getToken.get(jti) as Row | undefined;
+    return r && tokenFromRow(r);
+  }
+
+  listTokens(filter: Parameters<Store['listTokens']>[0]): IssuedToken[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.subject !== undefined) {
+      where.push('subject = ?');
+      args.push(filter.subject);
+    }
+    if (filter.activeAt !== undefined) {
+      where.push('revoked_at IS NULL AND expires_at > ?');
+      args.push(filter.activeAt);
+    }
+    const sql = `SELECT * FROM issued_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY issued_at DESC, rowid DESC LIMIT ?`;
+    return this.db
+      .prepare(sql)
+      .all(...args, filter.limit ?? 1000)
+      .map((r) => tokenFromRow(r as Row));
+  }
+
+  queryAudit(filter: AuditFilter): StoredAuditEvent[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      where.push(sql);
+      args.push(v);
+    };
+    if (filter.since !== undefined) add('time >= ?', filter.since);
+    if (filter.subject !== undefined) add('subject = ?', filter.subject);
+    if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
+    if (filter.event !== undefined) add('event = ?', filter.event);
+    const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY id LIMIT ?`;
+    return this.db
+      .prepare(sql)
+      .all(...args, filter.limit ?? 10_000)
+      .map((r) => auditFromRow(r as Row));
+  }
+
+  getSession(idSha256: string): StoredSession | undefined {
+    const r = this.stmts.getSession.get(idSha256) as Row | undefined;
+    return r && sessionFromRow(r);
+  }
+
+  /** The connection answers: cheap enough to ask on every readiness check. */
+  answers(): boolean {
+    try {
+      this.db.prepare('SELECT 1').get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
