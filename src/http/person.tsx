@@ -12,7 +12,7 @@ import { renderPage } from './pages/layout.js';
 import { PersonPage, type PersonView } from './pages/person.js';
 import { readParams } from './params.js';
 import { requestInfo } from './respond.js';
-import { page, requireSession, type SsoContext } from './sso.js';
+import { page, requireSession, type SsoContext } from './browser.js';
 
 /** The person's page (GET /), its mint form (POST /tokens) and revoke buttons. */
 export function personRoutes(ctx: SsoContext): Hono {

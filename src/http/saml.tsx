@@ -19,7 +19,7 @@ import { htmlResponse } from './html.js';
 import { MessagePage, renderPage } from './pages/layout.js';
 import { readParams, required } from './params.js';
 import { requestInfo } from './respond.js';
-import { page, type SsoContext } from './sso.js';
+import { page, type SsoContext } from './browser.js';
 
 /** GET /saml/metadata, GET /saml/login, POST /saml/acs, POST /saml/logout, /saml/slo. */
 export function samlRoutes(ctx: SsoContext): Hono {

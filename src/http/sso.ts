@@ -1,24 +1,13 @@
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import type { AppDeps } from '../deps.js';
-import type { Saml, Sso } from '../config/compile.js';
 import { BrokerError } from '../errors.js';
 import { LoginBinding } from '../saml/login-binding.js';
 import { ServiceProvider } from '../saml/sp.js';
-import { Sessions, type Session } from '../sessions/sessions.js';
+import { Sessions } from '../sessions/sessions.js';
+import { page, type SsoContext } from './browser.js';
 import { assetRoutes } from './pages/assets.js';
 import { personRoutes } from './person.js';
 import { samlRoutes } from './saml.js';
-
-/** What the browser routes share: the SAML service provider and the sessions. */
-export interface SsoContext {
-  deps: AppDeps;
-  sso: Sso;
-  saml: Saml;
-  sp: ServiceProvider;
-  sessions: Sessions;
-  /** Binds each SAML login to the browser that started it (login CSRF). */
-  binding: LoginBinding;
-}
 
 /**
  * Browser SSO: /saml/*, the person's page (/, /tokens) and its static files.
@@ -64,23 +53,4 @@ export function ssoRoutes(deps: AppDeps): Hono {
   app.route('/', samlRoutes(ctx));
   app.route('/', personRoutes(ctx));
   return app;
-}
-
-/** A browser route: its errors render as a page (see http/errors.ts). */
-export function page(handler: (c: Context) => Response | Promise<Response>) {
-  return async function browserRoute(c: Context): Promise<Response> {
-    c.set('errorFormat', 'html');
-    return handler(c);
-  };
-}
-
-export async function requireSession(ctx: SsoContext, c: Context): Promise<Session> {
-  const session = await ctx.sessions.read(c);
-  if (!session) {
-    throw new BrokerError(
-      'login_required',
-      'you are not logged in, or your session has ended: log in again',
-    );
-  }
-  return session;
 }
