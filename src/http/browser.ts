@@ -1,25 +1,16 @@
 import type { Context } from 'hono';
-import type { Saml, Sso } from '../config/compile.js';
-import type { AppDeps } from '../deps.js';
+import type { AppDeps, BrowserStack } from '../deps.js';
 import { BrokerError } from '../errors.js';
-import type { LoginBinding } from '../saml/login-binding.js';
-import type { ServiceProvider } from '../saml/sp.js';
-import type { Session, Sessions } from '../sessions/sessions.js';
+import type { Session } from '../sessions/sessions.js';
 
 /*
  * What the browser routes (saml.tsx, person.tsx) share. sso.ts mounts them
  * and they import this, never sso.ts, so no route module imports its parent.
  */
 
-/** What the browser routes share: the SAML service provider and the sessions. */
-export interface SsoContext {
+/** The browser stack createApp composed, with the rest of the app's dependencies. */
+export interface SsoContext extends BrowserStack {
   deps: AppDeps;
-  sso: Sso;
-  saml: Saml;
-  sp: ServiceProvider;
-  sessions: Sessions;
-  /** Binds each SAML login to the browser that started it (login CSRF). */
-  binding: LoginBinding;
 }
 
 /** A browser route: its errors render as a page (see http/errors.ts). */
