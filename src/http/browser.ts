@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { AppDeps, BrowserStack } from '../deps.js';
 import { BrokerError } from '../errors.js';
 import type { Session } from '../sessions/sessions.js';
+import { readCookie } from './cookies.js';
 
 /*
  * What the browser routes (saml.tsx, person.tsx) share. sso.ts mounts them
@@ -21,8 +22,13 @@ export function page(handler: (c: Context) => Response | Promise<Response>) {
   };
 }
 
+/** The live session of this request's browser, or undefined. */
+export function readSession(ctx: SsoContext, c: Context): Promise<Session | undefined> {
+  return ctx.sessions.read(readCookie(c, ctx.sessions.cookieName));
+}
+
 export async function requireSession(ctx: SsoContext, c: Context): Promise<Session> {
-  const session = await ctx.sessions.read(c);
+  const session = await readSession(ctx, c);
   if (!session) {
     throw new BrokerError(
       'login_required',
