@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { composeBrowser } from './browser-stack.js';
 import { systemClock, type Clock } from './clock.js';
 import { BrokerError } from './errors.js';
 import { discoveryRoutes } from './http/discovery.js';
@@ -56,6 +57,13 @@ export function createApp(options: AppOptions): Hono {
     rateLimits: options.config.rateLimit
       ? new RateLimits(options.config.rateLimit, options.rateLimiter ?? inMemoryLimiters(clock))
       : undefined,
+    browser: composeBrowser({
+      config: options.config,
+      store: options.store,
+      clock,
+      fetch: fetchImpl,
+      logger,
+    }),
   };
   const deps: AppDeps = { ...core, exchange: new Exchange(core) };
 

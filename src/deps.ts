@@ -1,12 +1,15 @@
 import type { Context } from 'hono';
 import type { Clock } from './clock.js';
-import type { Config } from './config/compile.js';
+import type { Config, Saml, Sso } from './config/compile.js';
 import type { Trust } from './policy/compile.js';
 import type { CryptoBackend } from './jws/backend.js';
 import type { Logger } from './log.js';
 import type { CiVerifier } from './oidc/verify.js';
 import type { RateLimiterFactory } from './rate-limit/limiter.js';
 import type { RateLimits } from './rate-limit/limits.js';
+import type { LoginBinding } from './saml/login-binding.js';
+import type { ServiceProvider } from './saml/sp.js';
+import type { Sessions } from './sessions/sessions.js';
 import type { Store } from './store/types.js';
 import type { KeyRing } from './tokens/keys.js';
 import type { Minter } from './tokens/mint.js';
@@ -50,4 +53,16 @@ export interface AppDeps extends Required<
   rateLimits: RateLimits | undefined;
   /** Every grant runs through it: see src/exchange/exchange.ts. */
   exchange: Exchange;
+  /** Browser login (SAML and sessions); undefined without sso.saml in the config. */
+  browser: BrowserStack | undefined;
+}
+
+/** What the browser routes are built on, composed once by createApp. */
+export interface BrowserStack {
+  sso: Sso;
+  saml: Saml;
+  sp: ServiceProvider;
+  sessions: Sessions;
+  /** Binds each SAML login to the browser that started it (login CSRF). */
+  binding: LoginBinding;
 }

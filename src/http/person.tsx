@@ -11,11 +11,11 @@ import { renderPage } from './pages/layout.js';
 import { PersonPage, type PersonView } from './pages/person.js';
 import { readParams } from './params.js';
 import { requestInfo } from './respond.js';
-import { page, requireSession, type SsoContext } from './sso.js';
+import { page, readSession, requireSession, type SsoContext } from './browser.js';
 
 /** The person's page (GET /), its mint form (POST /tokens) and revoke buttons. */
 export function personRoutes(ctx: SsoContext): Hono {
-  const { deps, sessions } = ctx;
+  const { deps } = ctx;
   const app = new Hono();
 
   /** Roles are matched again on every request, so a config change applies at once. */
@@ -75,7 +75,7 @@ export function personRoutes(ctx: SsoContext): Hono {
   app.get(
     '/',
     page(async (c) => {
-      const session = await sessions.read(c);
+      const session = await readSession(ctx, c);
       if (!session) return c.redirect('/saml/login?return_to=%2F', 302);
       return render(c, session, rolesOf(session), {}, 200);
     }),

@@ -10,12 +10,13 @@ import type { VerifiedAssertion } from '../saml/assertion.js';
 import type { AuditEvent } from '../store/types.js';
 import { matchRoles } from '../policy/roles.js';
 import { csrfMatches } from '../sessions/sessions.js';
+import { page, readSession, type SsoContext } from './browser.js';
+import { readCookie, writeCookies } from './cookies.js';
 import { htmlResponse } from './html.js';
 import { MessagePage, renderPage } from './pages/layout.js';
 import { readParams } from './params.js';
 import { required } from '../protocol/oauth.js';
 import { requestInfo } from './respond.js';
-import { page, type SsoContext } from './sso.js';
 
 /** GET /saml/metadata, GET /saml/login, POST /saml/acs, POST /saml/logout, /saml/slo. */
 export function samlRoutes(ctx: SsoContext): Hono {
@@ -62,7 +63,9 @@ export function samlRoutes(ctx: SsoContext): Hono {
     page(async (c) => {
       const returnTo = checkReturnTo(c.req.query('return_to'));
       // The request id goes into this browser's cookie, not the database.
-      const url = await sp.loginUrl(returnTo, binding.start(c));
+      const login = binding.start(readCookie(c, binding.cookieName));
+      writeCookies(c, login.cookie);
+      const url = await sp.loginUrl(returnTo, login.id);
       c.header('Cache-Control', 'no-store');
       return c.redirect(url, 302);
     }),
@@ -73,12 +76,13 @@ export function samlRoutes(ctx: SsoContext): Hono {
     page(async (c) => {
       const params = await readParams(c);
       const now = nowSeconds(deps.clock);
+      const loginCookie = readCookie(c, binding.cookieName);
       let assertion: VerifiedAssertion;
       let identity: Identity;
       let requestId: string | undefined;
       try {
         assertion = await sp.consume(required(params, 'SAMLResponse'), (inResponseTo) => {
-          const pending = binding.require(c, inResponseTo);
+          const pending = binding.require(loginCookie, inResponseTo);
           requestId = pending.id;
           return pending;
         });
@@ -102,7 +106,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
           `you are signed in at your IdP as ${identity.email}, but no role of this broker (sso.roles) includes you, so there is nothing you may request here: ask your administrator for access`,
         );
       }
-      await sessions.start(c, subject, {
+      const sessionCookie = await sessions.start(readCookie(c, sessions.cookieName), subject, {
         identity,
         idp: {
           nameId: assertion.nameId,
@@ -110,7 +114,11 @@ export function samlRoutes(ctx: SsoContext): Hono {
           sessionIndex: assertion.sessionIndex,
         },
       });
-      if (requestId) binding.finish(c, requestId);
+      writeCookies(
+        c,
+        sessionCookie,
+        requestId ? binding.finish(loginCookie, requestId) : undefined,
+      );
       await audit(c, {
         time: now,
         event: 'login',
@@ -127,7 +135,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
     '/saml/logout',
     page(async (c) => {
       const params = await readParams(c);
-      const session = await sessions.read(c);
+      const session = await readSession(ctx, c);
       let next = '/saml/slo';
       if (session) {
         if (!csrfMatches(session, params.csrf)) {
@@ -136,7 +144,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
             'this logout form is stale: reload the page and log out from it',
           );
         }
-        await sessions.end(c);
+        writeCookies(c, await sessions.end(readCookie(c, sessions.cookieName)));
         await audit(c, {
           time: nowSeconds(deps.clock),
           event: 'logout',
@@ -172,7 +180,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
       }
     }
     c.header('Cache-Control', 'no-store');
-    if (!input) return sloPage(c, (await sessions.read(c)) !== undefined);
+    if (!input) return sloPage(c, (await readSession(ctx, c)) !== undefined);
 
     const now = nowSeconds(deps.clock);
     let request: LogoutRequest;
@@ -207,10 +215,11 @@ export function samlRoutes(ctx: SsoContext): Hono {
   ): Promise<{ subjects: string[]; ended: number }> {
     const subjects = new Set<string>();
     let ended = 0;
-    const own = await sessions.read(c);
+    const cookie = readCookie(c, sessions.cookieName);
+    const own = await sessions.read(cookie);
     if (own && own.data.idp.nameId === request.nameId) {
       subjects.add(own.subject);
-      await sessions.end(c);
+      writeCookies(c, await sessions.end(cookie));
       ended = 1; // already deleted, so not counted again below
     }
     // Folded exactly as at login: a NameID a login would refuse (KELVIN SIGN

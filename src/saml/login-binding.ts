@@ -1,7 +1,6 @@
-import type { Context } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Clock } from '../clock.js';
 import { nowSeconds } from '../clock.js';
+import { clearCookie, cookieName, type CookieInstruction } from '../cookies.js';
 import { BrokerError } from '../errors.js';
 import { randomId } from '../tokens/crypto.js';
 
@@ -9,6 +8,8 @@ import { randomId } from '../tokens/crypto.js';
 export const LOGIN_TTL_SECONDS = 30 * 60;
 /** Logins one browser may have under way at once (several tabs). */
 const MAX_PENDING = 4;
+/** Four entries of about 40 characters each are written; a much longer value did not come from here and is not parsed. */
+const MAX_COOKIE_LENGTH = 600;
 const ENTRY = /^(_[A-Za-z0-9_-]{16,64})~(\d{1,12})$/;
 
 export interface PendingLogin {
@@ -33,35 +34,37 @@ export interface PendingLogin {
  *   browser still sends on the ACS POST when the IdP is on the same site
  *   (the same host, any port, e.g. 127.0.0.1): a plain-http broker with an
  *   IdP on another site cannot complete a solicited login.
+ *
+ * Each method takes the value of this browser's login cookie (`cookieName`)
+ * as it arrived, or undefined; those that change it return the cookie to set.
  */
 export class LoginBinding {
-  private readonly cookieName: string;
+  readonly cookieName: string;
 
   constructor(private readonly o: { clock: Clock; secure: boolean }) {
-    this.cookieName = o.secure ? '__Host-tb_saml_login' : 'tb_saml_login';
+    this.cookieName = cookieName('tb_saml_login', o.secure);
   }
 
-  /** A fresh AuthnRequest id, remembered in this browser's cookie. */
-  start(c: Context): string {
+  /** A fresh AuthnRequest id, and the cookie that remembers it in this browser. */
+  start(cookie: string | undefined): { id: string; cookie: CookieInstruction } {
     const id = `_${randomId(20)}`;
     const now = nowSeconds(this.o.clock);
-    const kept = this.pending(c)
+    const kept = pending(cookie)
       .filter((p) => now - p.startedAt <= LOGIN_TTL_SECONDS)
       .slice(-(MAX_PENDING - 1));
-    this.write(c, [...kept, { id, startedAt: now }]);
-    return id;
+    return { id, cookie: this.write([...kept, { id, startedAt: now }]) };
   }
 
   /**
    * Checks that this browser started the login `inResponseTo` answers, and
    * not too long ago; returns when it started.
    */
-  require(c: Context, inResponseTo: string): PendingLogin {
-    const found = this.pending(c).find((p) => p.id === inResponseTo);
+  require(cookie: string | undefined, inResponseTo: string): PendingLogin {
+    const found = pending(cookie).find((p) => p.id === inResponseTo);
     if (!found) {
       throw new BrokerError(
         'saml_invalid',
-        getCookie(c, this.cookieName) !== undefined
+        cookie !== undefined
           ? 'this login response answers a login that was not started in this browser: start again from this site'
           : 'this browser did not start this login (its login cookie is missing): start again from this site, with cookies allowed' +
               (this.o.secure
@@ -81,36 +84,37 @@ export class LoginBinding {
     return found;
   }
 
-  /** Forgets a login once it is finished (or refused for good). */
-  finish(c: Context, id: string): void {
-    this.write(
-      c,
-      this.pending(c).filter((p) => p.id !== id),
-    );
+  /** Forgets a login once it is finished; returns the cookie that still holds the others. */
+  finish(cookie: string | undefined, id: string): CookieInstruction {
+    return this.write(pending(cookie).filter((p) => p.id !== id));
   }
 
-  private pending(c: Context): PendingLogin[] {
-    const raw = getCookie(c, this.cookieName);
-    if (!raw || raw.length > 600) return [];
-    const out: PendingLogin[] = [];
-    for (const part of raw.split('.')) {
-      const m = ENTRY.exec(part);
-      if (m) out.push({ id: m[1]!, startedAt: Number(m[2]) });
-    }
-    return out;
-  }
-
-  private write(c: Context, pending: PendingLogin[]): void {
-    const options = this.o.secure
-      ? ({ path: '/', httpOnly: true, secure: true, sameSite: 'None' } as const)
-      : ({ path: '/', httpOnly: true, sameSite: 'Lax' } as const);
-    if (pending.length === 0) {
-      deleteCookie(c, this.cookieName, options);
-      return;
-    }
-    setCookie(c, this.cookieName, pending.map((p) => `${p.id}~${p.startedAt}`).join('.'), {
-      ...options,
+  /** The cookie holding `logins`, or clearing it when there are none left. */
+  private write(logins: PendingLogin[]): CookieInstruction {
+    const { secure } = this.o;
+    const attributes: Omit<CookieInstruction, 'value' | 'maxAge'> = {
+      name: this.cookieName,
+      path: '/',
+      httpOnly: true,
+      secure,
+      sameSite: secure ? 'None' : 'Lax',
+    };
+    if (logins.length === 0) return clearCookie(attributes);
+    return {
+      ...attributes,
+      value: logins.map((p) => `${p.id}~${p.startedAt}`).join('.'),
       maxAge: LOGIN_TTL_SECONDS,
-    });
+    };
   }
+}
+
+/** The logins a cookie value holds; entries that do not parse are dropped. */
+function pending(cookie: string | undefined): PendingLogin[] {
+  if (!cookie || cookie.length > MAX_COOKIE_LENGTH) return [];
+  const out: PendingLogin[] = [];
+  for (const part of cookie.split('.')) {
+    const m = ENTRY.exec(part);
+    if (m) out.push({ id: m[1]!, startedAt: Number(m[2]) });
+  }
+  return out;
 }

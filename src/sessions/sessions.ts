@@ -1,7 +1,6 @@
-import type { Context } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Clock } from '../clock.js';
 import { nowSeconds } from '../clock.js';
+import { clearCookie, cookieName, type CookieInstruction } from '../cookies.js';
 import type { Identity } from '../saml/identity.js';
 import type { IdpSessionRef } from '../saml/sp.js';
 import type { Store } from '../store/types.js';
@@ -34,23 +33,35 @@ interface SessionOptions {
 
 /** last_seen_at is written at most this often, so page views do not each cost a write. */
 const TOUCH_EVERY = 60;
+/** A session id is 43 characters; anything much longer is not one, and is not hashed. */
+const MAX_ID_LENGTH = 100;
 
 /**
  * Browser sessions: a random 256-bit id in an HttpOnly, SameSite=Lax cookie;
  * the database keeps only its SHA-256, so a leaked database opens no session.
+ * Each method takes the value of this browser's session cookie (`cookieName`)
+ * as it arrived, or undefined, and returns the cookie to set or clear.
  */
 export class Sessions {
-  private readonly cookieName: string;
+  readonly cookieName: string;
 
   constructor(private readonly o: SessionOptions) {
-    this.cookieName = o.secure ? '__Host-tb_session' : 'tb_session';
+    this.cookieName = cookieName('tb_session', o.secure);
   }
 
-  /** Starts a new session (a new id at every login) and sets its cookie. */
-  async start(c: Context, subject: string, data: Omit<SessionData, 'csrf'>): Promise<void> {
+  /**
+   * Starts a new session (a new id at every login), ending the one `cookie`
+   * names; returns the cookie that carries the new id.
+   */
+  async start(
+    cookie: string | undefined,
+    subject: string,
+    data: Omit<SessionData, 'csrf'>,
+  ): Promise<CookieInstruction> {
     // Whatever session this browser had is replaced, never reused.
-    const old = getCookie(c, this.cookieName);
-    if (old && old.length <= 100) await this.o.store.deleteSession(await sha256Hex(old));
+    if (cookie && cookie.length <= MAX_ID_LENGTH) {
+      await this.o.store.deleteSession(await sha256Hex(cookie));
+    }
     const id = randomId(32);
     const now = nowSeconds(this.o.clock);
     const sessionData: SessionData = { ...data, csrf: randomId(24) };
@@ -62,19 +73,20 @@ export class Sessions {
       expiresAt: now + this.o.ttl,
       lastSeenAt: now,
     });
-    setCookie(c, this.cookieName, id, {
+    return {
+      name: this.cookieName,
+      value: id,
+      maxAge: this.o.ttl,
       path: '/',
       httpOnly: true,
       secure: this.o.secure,
       sameSite: 'Lax',
-      maxAge: this.o.ttl,
-    });
+    };
   }
 
-  /** The live session of this request, or undefined (expired and idle ones are deleted). */
-  async read(c: Context): Promise<Session | undefined> {
-    const id = getCookie(c, this.cookieName);
-    if (!id || id.length > 100) return undefined;
+  /** The live session `id` names, or undefined (expired and idle ones are deleted). */
+  async read(id: string | undefined): Promise<Session | undefined> {
+    if (!id || id.length > MAX_ID_LENGTH) return undefined;
     const idSha256 = await sha256Hex(id);
     const row = await this.o.store.getSession(idSha256);
     if (!row) return undefined;
@@ -87,13 +99,19 @@ export class Sessions {
     return { subject: row.subject, data: row.data as unknown as SessionData };
   }
 
-  /** Deletes this request's session, if any, and clears the cookie. */
-  async end(c: Context): Promise<void> {
-    const id = getCookie(c, this.cookieName);
-    if (id && id.length <= 100) await this.o.store.deleteSession(await sha256Hex(id));
-    if (id !== undefined) {
-      deleteCookie(c, this.cookieName, { path: '/', secure: this.o.secure });
-    }
+  /**
+   * Deletes the session `id` names, if any; returns the instruction that
+   * clears the cookie, unless the browser sent none.
+   */
+  async end(id: string | undefined): Promise<CookieInstruction | undefined> {
+    if (id && id.length <= MAX_ID_LENGTH) await this.o.store.deleteSession(await sha256Hex(id));
+    if (id === undefined) return undefined;
+    return clearCookie({
+      name: this.cookieName,
+      path: '/',
+      httpOnly: false,
+      secure: this.o.secure,
+    });
   }
 }
 
