@@ -7,6 +7,8 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['scripts/**', 'bench/**', 'bin/**'], languageOptions: { globals: globals.node } },
+  // Tool configs that must be CommonJS (.dependency-cruiser.cjs).
+  { files: ['*.cjs'], languageOptions: { sourceType: 'commonjs', globals: globals.node } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
