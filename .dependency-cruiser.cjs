@@ -51,7 +51,7 @@ const LAYERS = {
   ],
   policy: [['shared', 'protocol', 'config'], 'policies are compiled from config and nothing else'],
   oidc: [['shared', 'protocol', 'config', 'jws'], 'verifying a CI token needs only its providers'],
-  'rate-limit': [['shared', 'config'], 'the limiter counts hits; it knows no grant'],
+  'rate-limit': [['shared', 'protocol', 'config'], 'the limiter counts hits; it knows no grant'],
   tokens: [
     ['shared', 'protocol', 'config', 'jws', 'store', 'policy'],
     'the broker mints and verifies its own tokens below the grants that ask for them',

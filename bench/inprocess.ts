@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../src/app.js';
 import { nodeCrypto } from '../src/node/crypto.js';
-import { systemClock } from '../src/clock.js';
+import { systemClock } from '../src/shared/clock.js';
 import { parseConfig } from '../src/config/load.js';
 import { SqliteStore } from '../src/node/sqlite/store.js';
 import { KeyRing } from '../src/tokens/keys.js';

@@ -1,9 +1,11 @@
 import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import { composeBrowser } from './browser-stack.js';
-import { systemClock, type Clock } from './clock.js';
-import { BrokerError } from './errors.js';
+import { LoginBinding } from './saml/login-binding.js';
+import { ServiceProvider } from './saml/sp.js';
+import { Sessions } from './sessions/sessions.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { BrokerError } from './shared/errors.js';
 import { discoveryRoutes } from './http/discovery.js';
 import { bodyLimit } from './http/body-limit.js';
 import { CLIENT_CLOSED, clientClosed, errorResponse } from './http/errors.js';
@@ -11,14 +13,14 @@ import { introspectHandler } from './http/introspect.js';
 import { revokeHandler } from './http/revoke.js';
 import { ssoRoutes } from './http/sso.js';
 import { tokenHandler } from './http/token.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from './shared/log.js';
 import { Minter } from './tokens/mint.js';
 import { Exchange } from './exchange/exchange.js';
 import { compileTrust } from './policy/compile.js';
 import { webCryptoBackend } from './jws/backend.js';
 import { CiVerifier } from './oidc/verify.js';
 import { RateLimits } from './rate-limit/limits.js';
-import type { AppDeps, AppOptions } from './deps.js';
+import type { AppDeps, AppOptions, BrowserStack } from './deps.js';
 import { inMemoryLimiters } from './rate-limit/fixed-window.js';
 
 export type { AppDeps, AppOptions } from './deps.js';
@@ -113,5 +115,43 @@ function accessLog(logger: Logger, clock: Clock, timedOut: AppOptions['timedOut'
       status: !gone ? c.res.status : timedOut?.(c) ? 408 : CLIENT_CLOSED,
       ms: clock.now() - start,
     });
+  };
+}
+
+/**
+ * The browser login stack: the SAML service provider, the sessions and the
+ * login binding, or undefined when the config has no `sso.saml` (the browser
+ * routes then answer with a page that says so). None of it knows
+ * the web framework: it is built here and handed to http/ ready-made.
+ */
+function composeBrowser(
+  deps: Pick<AppDeps, 'config' | 'store' | 'clock' | 'fetch' | 'logger'>,
+): BrowserStack | undefined {
+  const { config, store, clock } = deps;
+  const sso = config.sso;
+  const saml = sso?.saml;
+  if (!sso || !saml) return undefined;
+  // Cookies get Secure and the __Host- prefix only when browsers reach the
+  // broker over https, which is what its issuer URL says.
+  const secure = config.issuer.startsWith('https:');
+  return {
+    sso,
+    saml,
+    sp: new ServiceProvider({
+      saml,
+      issuer: config.issuer,
+      store,
+      clock,
+      fetch: deps.fetch,
+      logger: deps.logger,
+    }),
+    sessions: new Sessions({
+      store,
+      clock,
+      ttl: sso.sessionTtl,
+      idleTimeout: sso.sessionIdleTimeout,
+      secure,
+    }),
+    binding: new LoginBinding({ clock, secure }),
   };
 }

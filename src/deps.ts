@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
-import type { Clock } from './clock.js';
+import type { Clock } from './shared/clock.js';
 import type { Config, Saml, Sso } from './config/compile.js';
 import type { Trust } from './policy/compile.js';
 import type { CryptoBackend } from './jws/backend.js';
-import type { Logger } from './log.js';
+import type { Logger } from './shared/log.js';
 import type { CiVerifier } from './oidc/verify.js';
 import type { RateLimiterFactory } from './rate-limit/limiter.js';
 import type { RateLimits } from './rate-limit/limits.js';

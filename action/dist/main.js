@@ -510,44 +510,7 @@ function nodeDeps() {
   };
 }
 
-// src/config/duration.ts
-var UNITS = { s: 1, m: 60, h: 3600, d: 86400 };
-var DURATION = /^(\d{1,9})(s|m|h|d)$/;
-function parseDuration(input) {
-  if (typeof input === "number") {
-    return Number.isSafeInteger(input) && input >= 0 ? input : void 0;
-  }
-  const s = input.trim();
-  if (/^\d{1,9}$/.test(s)) return Number(s);
-  const m = DURATION.exec(s);
-  if (!m) return void 0;
-  return Number(m[1]) * UNITS[m[2]];
-}
-
-// src/text/show.ts
-function showText(text, max = 80) {
-  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
-  const escaped = cut.replace(
-    /[^\x20-\x7e]|["\\]/g,
-    (ch) => ch === '"' || ch === "\\" ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`
-  );
-  return `"${escaped}"`;
-}
-
-// src/policy/scope.ts
-var SCOPE = /^([a-z][a-z0-9_-]{0,31}|\*):([A-Za-z0-9._~@+=*/-]{1,200})$/;
-function parseScope(text) {
-  const m = SCOPE.exec(text);
-  if (!m) return void 0;
-  const segments = m[2].split("/");
-  if (segments.some((seg) => seg === "" || seg === "." || seg === "..")) return void 0;
-  return { permission: m[1], resource: m[2] };
-}
-function scopeSyntaxProblem(text) {
-  return parseScope(text) ? void 0 : `${showText(text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
-}
-
-// src/exchange/request.ts
+// src/protocol/oauth.ts
 var GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 var TOKEN_TYPE = {
   accessToken: "urn:ietf:params:oauth:token-type:access_token",
@@ -568,7 +531,7 @@ var ClientError = class extends Error {
 };
 var isClientError = (e) => e instanceof ClientError;
 
-// src/oidc/fetch-json.ts
+// src/shared/fetch-json.ts
 var FetchProblem = class extends Error {
   name = "FetchProblem";
 };
@@ -684,7 +647,44 @@ function networkReason(e) {
   return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
 }
 
-// src/url.ts
+// src/protocol/duration.ts
+var UNITS = { s: 1, m: 60, h: 3600, d: 86400 };
+var DURATION = /^(\d{1,9})(s|m|h|d)$/;
+function parseDuration(input) {
+  if (typeof input === "number") {
+    return Number.isSafeInteger(input) && input >= 0 ? input : void 0;
+  }
+  const s = input.trim();
+  if (/^\d{1,9}$/.test(s)) return Number(s);
+  const m = DURATION.exec(s);
+  if (!m) return void 0;
+  return Number(m[1]) * UNITS[m[2]];
+}
+
+// src/shared/show.ts
+function showText(text, max = 80) {
+  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
+  const escaped = cut.replace(
+    /[^\x20-\x7e]|["\\]/g,
+    (ch) => ch === '"' || ch === "\\" ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`
+  );
+  return `"${escaped}"`;
+}
+
+// src/protocol/scope.ts
+var SCOPE = /^([a-z][a-z0-9_-]{0,31}|\*):([A-Za-z0-9._~@+=*/-]{1,200})$/;
+function parseScope(text) {
+  const m = SCOPE.exec(text);
+  if (!m) return void 0;
+  const segments = m[2].split("/");
+  if (segments.some((seg) => seg === "" || seg === "." || seg === "..")) return void 0;
+  return { permission: m[1], resource: m[2] };
+}
+function scopeSyntaxProblem(text) {
+  return parseScope(text) ? void 0 : `${showText(text)} is not a scope: write <permission>:<resource>, e.g. read:models/acme/bert (letters, digits and ._~@+=*/- in the resource, at most 200 characters)`;
+}
+
+// src/shared/url.ts
 function isLoopbackHost(hostname) {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
@@ -914,7 +914,7 @@ function decodeJwt(jwt) {
   return claimsSet;
 }
 
-// src/text/terminal.ts
+// src/shared/terminal.ts
 var UNSAFE = (
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}\ud800-\udfff]/gu

@@ -521,7 +521,7 @@ var ClientError = class extends Error {
   name = "ClientError";
 };
 
-// src/oidc/fetch-json.ts
+// src/shared/fetch-json.ts
 var FetchProblem = class extends Error {
   name = "FetchProblem";
 };
@@ -663,7 +663,7 @@ function refusal(answer, what) {
   return new ClientError("refused", message, { status: answer.status, oauthError, description });
 }
 
-// src/text/terminal.ts
+// src/shared/terminal.ts
 var UNSAFE = (
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}\ud800-\udfff]/gu

@@ -5,7 +5,7 @@ import { isoSeconds } from '../../src/client/retry.js';
 import { idTokenRequest, requestIdToken } from './id-token.js';
 import { readInputs } from './inputs.js';
 import { errorMessage, STATE, stepHttp, type StepDeps } from './runner.js';
-import { escapeForTerminal } from '../../src/text/terminal.js';
+import { escapeForTerminal } from '../../src/shared/terminal.js';
 
 /**
  * The main step: inputs, the job's OIDC token, discovery, exchange; then the

@@ -1,5 +1,5 @@
 import { announcingHttp, type ClientDeps, type HttpDeps } from '../../src/client/http.js';
-import { escapeForTerminal } from '../../src/text/terminal.js';
+import { escapeForTerminal } from '../../src/shared/terminal.js';
 
 /**
  * What the steps use of the Actions runner: the part of `@actions/core` they

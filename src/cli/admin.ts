@@ -1,4 +1,4 @@
-import { systemClock, nowSeconds } from '../clock.js';
+import { systemClock, nowSeconds } from '../shared/clock.js';
 import type { Config } from '../config/compile.js';
 import { parseDuration } from '../protocol/duration.js';
 import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
@@ -9,7 +9,7 @@ import type { StoredAuditEvent } from '../store/types.js';
 import { rotateKey } from '../tokens/keys.js';
 import { revokeByOperator } from '../exchange/revoke.js';
 import { CliError, type CliIO } from './io.js';
-import { escapeForTerminal, jsonForTerminal } from '../text/terminal.js';
+import { escapeForTerminal, jsonForTerminal } from '../shared/terminal.js';
 
 /**
  * Runs an operator's command on the broker's existing database: never creates

@@ -4,7 +4,7 @@ import { ClientError } from '../client/errors.js';
 import { announcingHttp, type ClientDeps } from '../client/http.js';
 import { DEFAULT_RETRY, isoSeconds } from '../client/retry.js';
 import { parseBrokerUrl, parseScopeSetting, parseTtlSetting } from '../client/validate.js';
-import { escapeForTerminal } from '../text/terminal.js';
+import { escapeForTerminal } from '../shared/terminal.js';
 import { CliError, type CliIO } from './io.js';
 
 export interface ExchangeOptions {

@@ -1,13 +1,13 @@
 import { decodeJwt, type JWTPayload } from 'jose';
-import { ManualClock, systemClock, type Clock } from '../clock.js';
-import { BrokerError } from '../errors.js';
-import { jsonLogger } from '../log.js';
+import { ManualClock, systemClock, type Clock } from '../shared/clock.js';
+import { BrokerError } from '../shared/errors.js';
+import { jsonLogger } from '../shared/log.js';
 import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
 import { parseGithubSub } from '../oidc/identity.js';
 import { nodeCrypto } from '../node/crypto.js';
 import { CiVerifier, type CheckStep } from '../oidc/verify.js';
 import { evaluatePolicies } from '../policy/evaluate.js';
-import { escapeForTerminal, jsonForTerminal } from '../text/terminal.js';
+import { escapeForTerminal, jsonForTerminal } from '../shared/terminal.js';
 import { CliError, type CliIO } from './io.js';
 
 /**

@@ -1,13 +1,13 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
-import { isBrokerError } from '../errors.js';
+import { isBrokerError } from '../shared/errors.js';
 import { DatabaseError } from '../node/sqlite/open.js';
 import { CliError, type CliIO } from './io.js';
 import { auditCommand, keysCommand, revokeCommand } from './admin.js';
 import { configCheckCommand, serveCommand } from './serve.js';
 import { explainCommand } from './explain.js';
 import { exchangeCommand } from './exchange.js';
-import { escapeForTerminal } from '../text/terminal.js';
+import { escapeForTerminal } from '../shared/terminal.js';
 
 /**
  * The `tokenbroker` CLI. Exit codes: 0 ok, 1 refused or invalid, 2 usage.

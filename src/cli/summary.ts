@@ -1,7 +1,7 @@
 import type { Config, Rate } from '../config/compile.js';
 import type { Trust } from '../policy/compile.js';
 import { formatDuration } from '../protocol/duration.js';
-import { escapeForTerminal } from '../text/terminal.js';
+import { escapeForTerminal } from '../shared/terminal.js';
 
 /**
  * The human summary `tokenbroker config check` prints. Each line is escaped as

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import type { ClientError } from './errors.js';
-import { escapeForTerminal } from '../text/terminal.js';
+import { escapeForTerminal } from '../shared/terminal.js';
 
 /**
  * The claims of a CI token that a trust policy matches on and that are not

@@ -1,5 +1,5 @@
 import { ClientError } from './errors.js';
-import { FetchProblem, readCapped } from '../oidc/fetch-json.js';
+import { FetchProblem, readCapped } from '../shared/fetch-json.js';
 import { retry, retryNotice, TransientError, type RetryOptions } from './retry.js';
 
 /** What every network call of the client gets injected. */

@@ -1,7 +1,7 @@
 import { parseDuration } from '../protocol/duration.js';
 import { scopeSyntaxProblem } from '../protocol/scope.js';
 import { ClientError } from './errors.js';
-import { isLoopbackHost } from '../url.js';
+import { isLoopbackHost } from '../shared/url.js';
 
 /**
  * Checks of what a user typed (action inputs, CLI flags), done before any

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../protocol/duration.js';
 import { MAX_SCOPES, MAX_SCOPE_CLAIM_LENGTH, scopeSyntaxProblem } from '../protocol/scope.js';
-import { isSecureUrl } from '../url.js';
+import { isSecureUrl } from '../shared/url.js';
 
 /**
  * The raw shape of the config file (spec section 2). Objects are strict so a

@@ -1,9 +1,9 @@
-import { nowSeconds } from '../clock.js';
-import { BrokerError, isBrokerError } from '../errors.js';
+import { nowSeconds } from '../shared/clock.js';
+import { BrokerError, isBrokerError } from '../shared/errors.js';
 import { decideScopes } from '../policy/grants.js';
 import type { RateLimits } from '../rate-limit/limits.js';
 import type { AuditEvent, TokenSource } from '../store/types.js';
-import { sha256Hex } from '../tokens/crypto.js';
+import { sha256Hex } from '../shared/crypto.js';
 import type { MintedToken, Minter } from '../tokens/mint.js';
 import { DENIAL_BUDGET, RepeatedDenials, boundDenial } from './denial-audit.js';
 import type { Grant, GrantDeps, GrantInput, Verified } from './grant.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Config } from '../config/compile.js';
 import type { Trust } from '../policy/compile.js';
 import type { CiVerifier } from '../oidc/verify.js';
@@ -6,7 +6,7 @@ import type { GrantSet } from '../policy/grants.js';
 import type { OneTimeKey, Store, TokenSource } from '../store/types.js';
 import type { CryptoBackend } from '../jws/backend.js';
 import type { KeyRing } from '../tokens/keys.js';
-import type { BrokerError } from '../errors.js';
+import type { BrokerError } from '../shared/errors.js';
 
 /** What the exchange and its grants work with. */
 export interface GrantDeps {

@@ -1,4 +1,4 @@
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import { parseDuration } from '../protocol/duration.js';
 import { parseScopeParam } from '../protocol/scope.js';
 import {
@@ -8,7 +8,7 @@ import {
   type Params,
   type TokenType,
 } from '../protocol/oauth.js';
-import { showText } from '../text/show.js';
+import { showText } from '../shared/show.js';
 import type { Asked, Grant, GrantInput } from './grant.js';
 import { ciGrant } from './grants/ci.js';
 import { narrowGrant } from './grants/narrow.js';

@@ -1,7 +1,7 @@
-import type { Clock } from '../clock.js';
-import { nowSeconds } from '../clock.js';
+import type { Clock } from '../shared/clock.js';
+import { nowSeconds } from '../shared/clock.js';
 import type { Config } from '../config/compile.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import type { AuditEvent, IssuedToken, Store } from '../store/types.js';
 import type { KeyRing } from '../tokens/keys.js';
 import { verifyOwnToken } from '../tokens/verify.js';

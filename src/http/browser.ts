@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppDeps, BrowserStack } from '../deps.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import type { Session } from '../sessions/sessions.js';
 import { readCookie } from './cookies.js';
 

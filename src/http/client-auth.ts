@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import type { ResourceServer } from '../config/compile.js';
-import type { Logger } from '../log.js';
-import { constantTimeEqual, sha256Hex } from '../tokens/crypto.js';
+import type { Logger } from '../shared/log.js';
+import { constantTimeEqual, sha256Hex } from '../shared/crypto.js';
 import type { RateLimits } from '../rate-limit/limits.js';
 
 const DUMMY = '0'.repeat(64);

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import type { CookieInstruction } from '../cookies.js';
+import type { CookieInstruction } from '../shared/cookies.js';
 
 /*
  * The one place the browser's cookies meet Hono: sessions/ and

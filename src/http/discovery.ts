@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AppDeps } from '../deps.js';
-import { nowSeconds } from '../clock.js';
+import { nowSeconds } from '../shared/clock.js';
 import { GRANT_TOKEN_EXCHANGE } from '../protocol/oauth.js';
 
 /** RFC 8414 metadata, the JWKS, and the health probes. */

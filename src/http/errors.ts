@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { BrokerError, type ErrorCode } from '../errors.js';
-import type { Logger } from '../log.js';
+import { BrokerError, type ErrorCode } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
 import { htmlResponse, wantsHtml } from './html.js';
 import { errorPageHtml } from './pages/error-page.js';
 

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { UNSAFE } from '../text/terminal.js';
+import { UNSAFE } from '../shared/terminal.js';
 
 declare module 'hono' {
   interface ContextVariableMap {

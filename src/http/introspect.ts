@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppDeps } from '../deps.js';
-import { isBrokerError } from '../errors.js';
+import { isBrokerError } from '../shared/errors.js';
 import { verifyOwnToken } from '../tokens/verify.js';
 import { authenticateResourceServer } from './client-auth.js';
 import { readParams } from './params.js';

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import { showText } from '../text/show.js';
-import { BrokerError } from '../errors.js';
+import { showText } from '../shared/show.js';
+import { BrokerError } from '../shared/errors.js';
 
 import type { Params } from '../protocol/oauth.js';
 

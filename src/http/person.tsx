@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
-import { nowSeconds } from '../clock.js';
-import { BrokerError, isBrokerError } from '../errors.js';
+import { nowSeconds } from '../shared/clock.js';
+import { BrokerError, isBrokerError } from '../shared/errors.js';
 import { personGrant } from '../exchange/grants/person.js';
 import { readAsked } from '../exchange/request.js';
 import { revokeByOwner } from '../exchange/revoke.js';

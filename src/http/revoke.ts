@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppDeps } from '../deps.js';
-import { isBrokerError } from '../errors.js';
+import { isBrokerError } from '../shared/errors.js';
 import { revokeByHolder } from '../exchange/revoke.js';
 import { parseParams } from './params.js';
 import { requestInfo } from './respond.js';

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
-import { nowSeconds } from '../clock.js';
-import { BrokerError, isBrokerError } from '../errors.js';
+import { nowSeconds } from '../shared/clock.js';
+import { BrokerError, isBrokerError } from '../shared/errors.js';
 import { DENIAL_BUDGET, boundDenial } from '../exchange/denial-audit.js';
 import { checkEmail } from '../saml/email.js';
 import { looksLikeEmail, mapIdentity, personSubject, type Identity } from '../saml/identity.js';

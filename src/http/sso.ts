@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AppDeps } from '../deps.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import { page } from './browser.js';
 import { assetRoutes } from './pages/assets.js';
 import { personRoutes } from './person.js';

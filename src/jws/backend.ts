@@ -1,7 +1,15 @@
 import { SignJWT, type JWK, type JWTPayload } from 'jose';
-import type { SigningKey } from '../tokens/keys.js';
-import { sha256Hex } from '../tokens/crypto.js';
+import { sha256Hex } from '../shared/crypto.js';
 import { JWS_ALGORITHMS } from './algorithms.js';
+
+/** A private key to sign with, in both forms the backends use. */
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  key: CryptoKey;
+  /** For signers that work outside WebCrypto (the Node entry's). */
+  privateJwk: JWK;
+}
 
 export interface SignedToken {
   token: string;

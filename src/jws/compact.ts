@@ -11,11 +11,11 @@ export interface ParsedJws {
   signature: Uint8Array<ArrayBuffer>;
 }
 
+import { BASE64URL_ALPHABET } from '../shared/crypto.js';
+
 export class JwsFormatError extends Error {}
 
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
-export const BASE64URL_ALPHABET =
-  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
@@ -62,19 +62,4 @@ function jsonObject(segment: string, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new JwsFormatError(`${what} is not a JSON object`);
   return value as Record<string, unknown>;
-}
-
-/**
- * A JSON value from a token, for a refusal message: never throws (a value
- * nested thousands deep overflows JSON.stringify's stack) and is cut short,
- * since a token may carry 16 KiB of it.
- */
-export function showJson(value: unknown, max = 200): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    return Array.isArray(value) ? '[…]' : '{…}';
-  }
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 /**
  * Keeps at most `max` connections open. When one more arrives, the oldest

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { Config } from '../config/compile.js';
 import { SqliteStore } from './sqlite/store.js';
 import { KeyRing } from '../tokens/keys.js';

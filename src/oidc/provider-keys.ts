@@ -1,12 +1,12 @@
 import type { JWK } from 'jose';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Provider } from '../config/compile.js';
-import { BrokerError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { isSecureUrl } from '../url.js';
+import { BrokerError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { isSecureUrl } from '../shared/url.js';
 import { hasPrivateMembers, keyFitsAlgorithm } from '../jws/algorithms.js';
-import { showJson } from '../jws/compact.js';
-import { FetchProblem, fetchJson } from './fetch-json.js';
+import { showJson } from '../shared/show.js';
+import { FetchProblem, fetchJson } from '../shared/fetch-json.js';
 
 const MAX_JWKS_BYTES = 100 * 1024;
 const MIN_CACHE_SECONDS = 5 * 60;

@@ -1,13 +1,14 @@
 import type { JWTPayload } from 'jose';
-import type { Clock } from '../clock.js';
-import { nowSeconds } from '../clock.js';
+import type { Clock } from '../shared/clock.js';
+import { nowSeconds } from '../shared/clock.js';
 import type { Provider } from '../config/compile.js';
 import { formatDuration } from '../protocol/duration.js';
-import { BrokerError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { BrokerError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
 import { jwsAlgorithm, type JwsAlgorithm } from '../jws/algorithms.js';
 import type { CryptoBackend } from '../jws/backend.js';
-import { parseCompactJws, showJson, type ParsedJws } from '../jws/compact.js';
+import { parseCompactJws, type ParsedJws } from '../jws/compact.js';
+import { showJson } from '../shared/show.js';
 import { ProviderKeys } from './provider-keys.js';
 
 export const MAX_CI_TOKEN_BYTES = 16 * 1024;

@@ -1,4 +1,4 @@
-import { showJson } from '../jws/compact.js';
+import { showJson } from '../shared/show.js';
 import type { CompiledPolicy as Policy } from './compile.js';
 import { claimAsString, type Condition } from './match.js';
 

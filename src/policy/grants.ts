@@ -1,4 +1,4 @@
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import { anyCovers, normalizeResource, scopesForResource } from './scope.js';
 
 /** What one matched policy, role or subject token grants. */

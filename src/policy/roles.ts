@@ -1,5 +1,5 @@
 import type { MatcherSpec, Role } from '../config/compile.js';
-import { asciiLower } from '../text/show.js';
+import { asciiLower } from '../shared/show.js';
 import type { GrantSet } from './grants.js';
 import { compileCondition, type Condition } from './match.js';
 

@@ -1,6 +1,6 @@
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import { parseScope } from '../protocol/scope.js';
-import { showText } from '../text/show.js';
+import { showText } from '../shared/show.js';
 import { compileGlob, globCovers } from './glob.js';
 
 /** Does `grant` (a pattern) cover `requested` (a scope, possibly a pattern)? */

@@ -1,4 +1,4 @@
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 
 /*
  * The names of the OAuth protocol the broker speaks (RFC 6749, RFC 8693),

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { RateLimiter, RateLimiterFactory, WindowCount } from './limiter.js';
 
 /** Closed windows dropped per call at most: bounded work per request. */

@@ -1,5 +1,5 @@
 import type { Rate, RateLimit } from '../config/compile.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import { formatDuration } from '../protocol/duration.js';
 import type { RateLimiter, RateLimiterFactory } from './limiter.js';
 

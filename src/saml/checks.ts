@@ -1,5 +1,5 @@
-import { BrokerError } from '../errors.js';
-import { showText } from '../text/show.js';
+import { BrokerError } from '../shared/errors.js';
+import { showText } from '../shared/show.js';
 import { NS, attr, child, parseXml, select, textOnly } from './xml.js';
 
 /**

@@ -1,4 +1,4 @@
-import { asciiLower } from '../text/show.js';
+import { asciiLower } from '../shared/show.js';
 
 /**
  * How the broker compares email addresses. A person's subject is

@@ -1,5 +1,5 @@
 import type { Saml } from '../config/compile.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import { LOGIN, type SamlKind } from './checks.js';
 
 /**

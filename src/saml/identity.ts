@@ -1,5 +1,5 @@
 import type { Saml } from '../config/compile.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import type { SamlAttribute, VerifiedAssertion } from './assertion.js';
 import { EMAIL, MAX_EMAIL_LENGTH, checkEmail, codePoint, type EmailCheck } from './email.js';
 

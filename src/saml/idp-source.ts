@@ -1,8 +1,8 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Saml } from '../config/compile.js';
-import { BrokerError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { fetchCapped } from '../oidc/fetch-json.js';
+import { BrokerError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { fetchCapped } from '../shared/fetch-json.js';
 import {
   idpFromConfig,
   idpFromMetadataFile,

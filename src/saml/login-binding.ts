@@ -1,8 +1,8 @@
-import type { Clock } from '../clock.js';
-import { nowSeconds } from '../clock.js';
-import { clearCookie, cookieName, type CookieInstruction } from '../cookies.js';
-import { BrokerError } from '../errors.js';
-import { randomId } from '../tokens/crypto.js';
+import type { Clock } from '../shared/clock.js';
+import { nowSeconds } from '../shared/clock.js';
+import { clearCookie, cookieName, type CookieInstruction } from '../shared/cookies.js';
+import { BrokerError } from '../shared/errors.js';
+import { randomId } from '../shared/crypto.js';
 
 /** How long a login may take at the IdP (MFA enrolment included). */
 export const LOGIN_TTL_SECONDS = 30 * 60;

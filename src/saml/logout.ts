@@ -1,5 +1,5 @@
-import { showText } from '../text/show.js';
-import { readStreamCapped } from '../oidc/fetch-json.js';
+import { showText } from '../shared/show.js';
+import { readStreamCapped } from '../shared/fetch-json.js';
 import { LOGOUT, checkIssuer, parseSafeXml, refuse } from './checks.js';
 import { decodeBase64Xml } from './response.js';
 import { checkIssueInstant, checkWindow } from './time.js';

@@ -1,4 +1,4 @@
-import { showText } from '../text/show.js';
+import { showText } from '../shared/show.js';
 import { LOGIN, checkIssuer, parseSafeXml, refuse, type SamlKind } from './checks.js';
 import { NS, attr, child, children, select, textOnly } from './xml.js';
 

@@ -1,4 +1,4 @@
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 
 const BASE = 'https://return-to.invalid';
 

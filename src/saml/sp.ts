@@ -1,7 +1,7 @@
 import { SAML, ValidateInResponseTo, type Profile, type SamlConfig } from '@node-saml/node-saml';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Saml } from '../config/compile.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Store } from '../store/types.js';
 import { checkAssertion, type VerifiedAssertion } from './assertion.js';
 import { LOGIN, LOGOUT, refuse } from './checks.js';

@@ -1,5 +1,5 @@
 import { formatDuration } from '../protocol/duration.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError } from '../shared/errors.js';
 import { refuse, type SamlKind } from './checks.js';
 
 /**

@@ -1,10 +1,10 @@
-import type { Clock } from '../clock.js';
-import { nowSeconds } from '../clock.js';
-import { clearCookie, cookieName, type CookieInstruction } from '../cookies.js';
+import type { Clock } from '../shared/clock.js';
+import { nowSeconds } from '../shared/clock.js';
+import { clearCookie, cookieName, type CookieInstruction } from '../shared/cookies.js';
 import type { Identity } from '../saml/identity.js';
 import type { IdpSessionRef } from '../saml/sp.js';
 import type { Store } from '../store/types.js';
-import { constantTimeEqual, randomId, sha256Hex } from '../tokens/crypto.js';
+import { constantTimeEqual, randomId, sha256Hex } from '../shared/crypto.js';
 
 /** What a session holds besides its subject. */
 interface SessionData {

@@ -7,10 +7,13 @@ import {
   type JSONWebKeySet,
   type JWK,
 } from 'jose';
-import type { Clock } from '../clock.js';
-import { nowSeconds } from '../clock.js';
+import type { Clock } from '../shared/clock.js';
+import { nowSeconds } from '../shared/clock.js';
 import type { SigningAlgorithm } from '../config/compile.js';
 import type { NewKey, Store, StoredKey } from '../store/types.js';
+import type { SigningKey } from '../jws/backend.js';
+
+export type { SigningKey } from '../jws/backend.js';
 
 export async function generateSigningKey(alg: SigningAlgorithm, now: number): Promise<NewKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, {
@@ -35,14 +38,6 @@ export async function rotateKey(store: Store, alg: SigningAlgorithm, now: number
   const key = await generateSigningKey(alg, now);
   await store.addKey(key, now);
   return key;
-}
-
-export interface SigningKey {
-  kid: string;
-  alg: string;
-  key: CryptoKey;
-  /** For signers that work outside WebCrypto (the Node entry's). */
-  privateJwk: JWK;
 }
 
 /**

@@ -1,9 +1,9 @@
-import type { Clock } from '../clock.js';
-import { nowSeconds } from '../clock.js';
-import { BrokerError } from '../errors.js';
+import type { Clock } from '../shared/clock.js';
+import { nowSeconds } from '../shared/clock.js';
+import { BrokerError } from '../shared/errors.js';
 import type { AuditEvent, IssuedToken, OneTimeKey, Store, TokenSource } from '../store/types.js';
 import { checkScopes } from '../protocol/scope.js';
-import { randomId } from './crypto.js';
+import { randomId } from '../shared/crypto.js';
 import { MAX_TOKEN_BYTES } from './verify.js';
 import { webCryptoBackend, type CryptoBackend } from '../jws/backend.js';
 import type { KeyRing } from './keys.js';

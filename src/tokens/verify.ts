@@ -1,7 +1,7 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import type { Clock } from '../clock.js';
-import { nowSeconds } from '../clock.js';
-import { BrokerError } from '../errors.js';
+import type { Clock } from '../shared/clock.js';
+import { nowSeconds } from '../shared/clock.js';
+import { BrokerError } from '../shared/errors.js';
 import type { IssuedToken, Store } from '../store/types.js';
 import { formatDuration } from '../protocol/duration.js';
 import { parseCompactJws } from '../jws/compact.js';

@@ -9,7 +9,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { parseCompactJws } from '../jws/compact.js';
 import { anyCovers } from '../policy/scope.js';
 import { parseScope } from '../protocol/scope.js';
-import { showText } from '../text/show.js';
+import { showText } from '../shared/show.js';
 import { MAX_TOKEN_BYTES } from '../tokens/verify.js';
 
 export interface WorkspaceTokenOptions {

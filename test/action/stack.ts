@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { ManualClock, nowSeconds } from '../../src/clock.js';
+import { ManualClock, nowSeconds } from '../../src/shared/clock.js';
 import { startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
 import { listen } from '../helpers/listen.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc-issuer.js';

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ManualClock } from '../../src/clock.js';
-import { jsonLogger } from '../../src/log.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { jsonLogger } from '../../src/shared/log.js';
 import { SqliteStore } from '../../src/node/sqlite/store.js';
-import { escapeForTerminal, jsonForTerminal } from '../../src/text/terminal.js';
+import { escapeForTerminal, jsonForTerminal } from '../../src/shared/terminal.js';
 import { CI_POLICIES } from '../helpers/ci.js';
 import {
   EXCHANGE,

@@ -1,8 +1,8 @@
 import { generateKeyPair } from 'jose';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock, nowSeconds } from '../../src/clock.js';
-import type { Logger } from '../../src/log.js';
+import { ManualClock, nowSeconds } from '../../src/shared/clock.js';
+import type { Logger } from '../../src/shared/log.js';
 import { issued, startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
 import { CI_POLICIES } from '../helpers/ci.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc-issuer.js';

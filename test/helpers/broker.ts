@@ -5,13 +5,13 @@ import { stringify } from 'yaml';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/app.js';
 import type { CryptoBackend } from '../../src/jws/backend.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import type { Config } from '../../src/config/compile.js';
 import { parseConfig } from '../../src/config/load.js';
 import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { KeyRing } from '../../src/tokens/keys.js';
 import { Minter, type MintOutcome, type MintedToken } from '../../src/tokens/mint.js';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/shared/log.js';
 import type { RateLimiterFactory } from '../../src/rate-limit/limiter.js';
 
 export const HUB_SECRET = 'hub-secret-for-tests';

@@ -1,6 +1,6 @@
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import type { CryptoBackend } from '../../src/jws/backend.js';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/shared/log.js';
 import { form, startBroker, testConfig, EXCHANGE, type TestBroker } from './broker.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 

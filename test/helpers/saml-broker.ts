@@ -1,4 +1,4 @@
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { form, startBroker, testConfig, type TestBroker } from './broker.js';
 import { TestIdp, readAuthnRequest, type ResponseOptions } from './saml-idp.js';
 

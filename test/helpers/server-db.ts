@@ -1,4 +1,4 @@
-import { systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/shared/clock.js';
 import type { Config } from '../../src/config/compile.js';
 import { openBroker } from '../../src/node/open.js';
 import type { AuditEvent } from '../../src/store/types.js';

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../src/log.js';
+import { jsonLogger } from '../../src/shared/log.js';
 import { startServer, type RunningServer } from '../../src/node/server.js';
 import { basic, HUB_SECRET, tempDir, testConfig } from '../helpers/broker.js';
 

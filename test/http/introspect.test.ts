@@ -1,6 +1,6 @@
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bytesEqualInConstantTime, constantTimeEqual } from '../../src/tokens/crypto.js';
+import { bytesEqualInConstantTime, constantTimeEqual } from '../../src/shared/crypto.js';
 import {
   HUB_SECRET,
   basic,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { redact, type Logger } from '../../src/log.js';
+import { redact, type Logger } from '../../src/shared/log.js';
 import { form, introspect } from '../helpers/broker.js';
 import { startCi, type CiSetup } from '../helpers/ci.js';
 

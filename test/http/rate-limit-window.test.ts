@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, nowSeconds } from '../../src/clock.js';
+import { ManualClock, nowSeconds } from '../../src/shared/clock.js';
 import { FixedWindowLimiter } from '../../src/rate-limit/fixed-window.js';
 import type { LimitKind, RateLimiterFactory } from '../../src/rate-limit/limiter.js';
 import {

@@ -3,7 +3,8 @@ import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } fro
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyFitsAlgorithm } from '../../src/jws/algorithms.js';
 import { webCryptoBackend } from '../../src/jws/backend.js';
-import { base64urlDecode, parseCompactJws, showJson } from '../../src/jws/compact.js';
+import { base64urlDecode, parseCompactJws } from '../../src/jws/compact.js';
+import { showJson } from '../../src/shared/show.js';
 import { nodeCrypto } from '../../src/node/crypto.js';
 import { Minter } from '../../src/tokens/mint.js';
 import { introspect, issued, startBroker, testConfig, type TestBroker } from '../helpers/broker.js';

@@ -64,7 +64,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   store: ['shared'],
   policy: ['shared', 'protocol', 'config'],
   oidc: ['shared', 'protocol', 'config', 'jws'],
-  'rate-limit': ['shared', 'config'],
+  'rate-limit': ['shared', 'protocol', 'config'],
   tokens: ['shared', 'protocol', 'config', 'jws', 'store', 'policy'],
   saml: ['shared', 'protocol', 'config', 'policy', 'store', 'jws', 'oidc'],
   sessions: ['shared', 'protocol', 'config', 'store', 'saml'],

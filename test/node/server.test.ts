@@ -2,7 +2,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/shared/log.js';
 import { startServer, type RunningServer } from '../../src/node/server.js';
 import { SqliteStore } from '../../src/node/sqlite/store.js';
 import { EXCHANGE, tempDir, testConfig } from '../helpers/broker.js';

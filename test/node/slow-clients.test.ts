@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../src/log.js';
+import { jsonLogger } from '../../src/shared/log.js';
 import { startServer, type RunningServer } from '../../src/node/server.js';
 import { tempDir, testConfig } from '../helpers/broker.js';
 import { rawClient, type RawClient } from '../helpers/raw-http.js';

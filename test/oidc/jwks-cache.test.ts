@@ -118,7 +118,7 @@ describe('the CI provider JWKS cache', () => {
 
 describe('fetching issuer documents', () => {
   it('refuses redirects, oversized bodies and non-JSON with a reason', async () => {
-    const { fetchJson } = await import('../../src/oidc/fetch-json.js');
+    const { fetchJson } = await import('../../src/shared/fetch-json.js');
     const app = new Hono();
     app.get('/redirect', (c) => c.redirect('https://attacker.example/jwks'));
     app.get('/huge', (c) => c.body('x'.repeat(200 * 1024)));

@@ -9,11 +9,11 @@ import {
 } from 'node:crypto';
 import { exportJWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import type { Provider } from '../../src/config/compile.js';
-import { BrokerError } from '../../src/errors.js';
+import { BrokerError } from '../../src/shared/errors.js';
 import { webCryptoBackend, type CryptoBackend } from '../../src/jws/backend.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/shared/log.js';
 import { nodeCrypto } from '../../src/node/crypto.js';
 import { CiVerifier } from '../../src/oidc/verify.js';
 import { startCi, type CiSetup } from '../helpers/ci.js';

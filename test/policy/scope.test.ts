@@ -3,7 +3,7 @@ import { compileGlob, globCovers } from '../../src/policy/glob.js';
 import { decideScopes } from '../../src/policy/grants.js';
 import { normalizeResource, scopeCovers } from '../../src/policy/scope.js';
 import { parseScopeParam } from '../../src/protocol/scope.js';
-import { BrokerError } from '../../src/errors.js';
+import { BrokerError } from '../../src/shared/errors.js';
 
 describe('globs', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { FixedWindowLimiter } from '../../src/rate-limit/fixed-window.js';
 
 describe('FixedWindowLimiter', () => {

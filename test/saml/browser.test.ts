@@ -4,7 +4,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { HUB_SECRET, basic, startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
 import { listen } from '../helpers/listen.js';
 import { ROLES } from '../helpers/saml-broker.js';

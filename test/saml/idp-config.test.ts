@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { parseConfig, type ConfigError } from '../../src/config/load.js';
 import { loadConfigFile } from '../../src/node/config-file.js';
 import { checkSamlMetadataFile } from '../../src/node/saml-metadata.js';

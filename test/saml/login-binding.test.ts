@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import type { CookieInstruction } from '../../src/cookies.js';
-import { BrokerError } from '../../src/errors.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import type { CookieInstruction } from '../../src/shared/cookies.js';
+import { BrokerError } from '../../src/shared/errors.js';
 import { LOGIN_TTL_SECONDS, LoginBinding } from '../../src/saml/login-binding.js';
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { IDP_ENTITY_ID, IDP_SSO_URL, TestIdp } from '../helpers/saml-idp.js';
 import {
   ACS_URL,

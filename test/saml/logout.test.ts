@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inflateRawSync } from 'node:zlib';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import {
   IDP_ENTITY_ID,
   IDP_SSO_URL,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { form } from '../helpers/broker.js';
 import { IDP_ENTITY_ID, IDP_SSO_URL, TestIdp, TestIdpLogout, b64 } from '../helpers/saml-idp.js';
 import {

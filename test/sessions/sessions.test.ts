@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import type { CookieInstruction } from '../../src/cookies.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import type { CookieInstruction } from '../../src/shared/cookies.js';
 import { Sessions } from '../../src/sessions/sessions.js';
 import { storeFiles } from '../helpers/store.js';
 

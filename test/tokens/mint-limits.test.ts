@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrokerError } from '../../src/errors.js';
+import { BrokerError } from '../../src/shared/errors.js';
 import { MAX_SCOPE_CLAIM_LENGTH, MAX_SCOPES } from '../../src/protocol/scope.js';
 import { MAX_TOKEN_BYTES } from '../../src/tokens/verify.js';
 import { form, introspect, mintFor, startBroker } from '../helpers/broker.js';

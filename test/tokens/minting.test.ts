@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { startBroker, testConfig, mintFor, type TestBroker } from '../helpers/broker.js';
 import { listen } from '../helpers/listen.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { base64urlDecode } from '../../src/jws/compact.js';
-import { randomId } from '../../src/tokens/crypto.js';
+import { randomId } from '../../src/shared/crypto.js';
 
 describe('random ids', () => {
   it.each([1, 2, 3, 16, 20, 24, 32, 4097])(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import { BASE64URL_ALPHABET } from '../../src/jws/compact.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { BASE64URL_ALPHABET } from '../../src/shared/crypto.js';
 import { verifyWorkspaceToken, WorkspaceTokenError } from '../../src/workspace/index.js';
 import {
   EXCHANGE,

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nowSeconds } from '../../src/clock.js';
+import { nowSeconds } from '../../src/shared/clock.js';
 import { rotateKey } from '../../src/tokens/keys.js';
 import { mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
 

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import { requireWorkspaceToken } from '../../src/workspace/index.js';
 import { mintFor, startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
 import { listen } from '../helpers/listen.js';

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/shared/clock.js';
 import {
   requireWorkspaceToken,
   verifyWorkspaceToken,

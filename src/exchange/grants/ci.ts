@@ -1,4 +1,4 @@
-import { BrokerError } from '../../errors.js';
+import { BrokerError } from '../../shared/errors.js';
 import { ciIdentity, describeIdentity, type CiIdentity } from '../../oidc/identity.js';
 import type { VerifiedCiToken } from '../../oidc/verify.js';
 import { evaluatePolicies, type EvaluatedPolicy } from '../../policy/evaluate.js';

@@ -1,5 +1,5 @@
-import { nowSeconds } from '../../clock.js';
-import { BrokerError } from '../../errors.js';
+import { nowSeconds } from '../../shared/clock.js';
+import { BrokerError } from '../../shared/errors.js';
 import type { IssuedToken } from '../../store/types.js';
 import { verifyOwnToken } from '../../tokens/verify.js';
 import type { Grant, GrantInput, Verified } from '../grant.js';

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 import { MessagePage, renderPage } from './layout.js';
 import { printable } from '../html.js';
 

@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { BrokerError } from '../../errors.js';
+import { BrokerError } from '../../shared/errors.js';
 
 /** A write that failed because of the storage under the file, not because of its data. */
 export interface WriteFailure {

@@ -1,5 +1,5 @@
-import { nowSeconds, type Clock } from '../../clock.js';
-import { BrokerError } from '../../errors.js';
+import { nowSeconds, type Clock } from '../../shared/clock.js';
+import { BrokerError } from '../../shared/errors.js';
 import { freeSpaceProblem, writeFailure, type WriteFailure } from './health.js';
 import type { BatchReply } from './writer.mjs';
 

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { resolve } from 'node:path';
-import { systemClock, type Clock } from '../../clock.js';
+import { systemClock, type Clock } from '../../shared/clock.js';
 import type {
   AuditEvent,
   AuditFilter,

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../src/shared/clock.js';
 import { SqliteStore } from '../../../src/node/sqlite/store.js';
 import { tempDir } from '../../helpers/broker.js';
 

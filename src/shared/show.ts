@@ -17,3 +17,18 @@ export function showText(text: string, max = 80): string {
 
 /** Lower case for ASCII letters only: what the broker folds in email addresses (see saml/email.ts). */
 export const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+
+/**
+ * A JSON value from a token, for a refusal message: never throws (a value
+ * nested thousands deep overflows JSON.stringify's stack) and is cut short,
+ * since a token may carry 16 KiB of it.
+ */
+export function showJson(value: unknown, max = 200): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? '[…]' : '{…}';
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,4 +1,4 @@
-import { jsonForTerminal } from './text/terminal.js';
+import { jsonForTerminal } from './terminal.js';
 
 /**
  * Structured logs, one JSON object a line. Tokens and secrets never reach a

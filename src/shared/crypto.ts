@@ -1,6 +1,8 @@
 /** Small WebCrypto helpers shared by the core; WebCrypto runs on Node and Workers alike. */
 
-import { BASE64URL_ALPHABET as B64URL } from '../jws/compact.js';
+/** RFC 4648 section 5: what JWS segments and our random ids are written in. */
+export const BASE64URL_ALPHABET =
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -36,12 +38,19 @@ export function randomId(bytes = 16): string {
   let i = 0;
   for (; i + 3 <= b.length; i += 3) {
     const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
-    s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
+    s +=
+      BASE64URL_ALPHABET[n >> 18]! +
+      BASE64URL_ALPHABET[(n >> 12) & 63]! +
+      BASE64URL_ALPHABET[(n >> 6) & 63]! +
+      BASE64URL_ALPHABET[n & 63]!;
   }
   const rest = b.length - i; // 1 or 2 bytes left: 2 or 3 characters, unused bits zero
   if (rest > 0) {
     const n = (b[i]! << 16) | ((rest === 2 ? b[i + 1]! : 0) << 8);
-    s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + (rest === 2 ? B64URL[(n >> 6) & 63]! : '');
+    s +=
+      BASE64URL_ALPHABET[n >> 18]! +
+      BASE64URL_ALPHABET[(n >> 12) & 63]! +
+      (rest === 2 ? BASE64URL_ALPHABET[(n >> 6) & 63]! : '');
   }
   return s;
 }
