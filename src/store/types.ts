@@ -85,7 +85,11 @@ export interface StoredKey extends NewKey {
   lastTokenExpiry: number | null;
 }
 
-export type TokenSource = 'ci' | 'exchange' | 'web' | 'device' | 'cli';
+/**
+ * Which grant issued a token: a CI token exchanged, a broker token narrowed,
+ * a person's page. Each grant of src/exchange names its own.
+ */
+export type TokenSource = 'ci' | 'exchange' | 'web';
 
 export interface IssuedToken {
   jti: string;
