@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/compile.js';
+import type { CryptoBackend } from '../jws/backend.js';
 import type { Store } from '../store/types.js';
 import type { KeyRing } from '../tokens/keys.js';
 import type { Minter } from '../tokens/mint.js';
@@ -17,6 +18,8 @@ export interface ExchangeContext {
   store: Store;
   keys: KeyRing;
   clock: Clock;
+  /** Checks the signature of a token of ours being narrowed. */
+  crypto: CryptoBackend;
   minter: Minter;
   ci: CiVerifier;
   rateLimits: RateLimits | undefined;
