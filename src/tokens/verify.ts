@@ -26,27 +26,26 @@ export interface OwnToken {
 export const MAX_TOKEN_BYTES = 16 * 1024;
 
 /**
- * Every check a token of ours must pass, in the order they run. A refusal
- * names the one that failed in `BrokerError.detail.check`, for the audit row
- * and `tokenbroker explain`; the public message stays the same whatever
- * this list says.
+ * The checks a token of ours must pass. A refusal names the one that failed
+ * in `BrokerError.detail.check`, for the audit row and `tokenbroker explain`;
+ * callers and tests switch on it, not on the message.
  */
 export const OWN_TOKEN_CHECKS = [
-  'size',
-  'syntax',
-  'crit',
-  'alg',
-  'kid',
-  'signature',
-  'typ',
-  'iss',
-  'aud',
-  'iat',
-  'nbf',
-  'exp',
-  'claims',
-  'recorded',
-  'revoked',
+  'size', // over 16 KiB (token_too_large)
+  'syntax', // not one spelling of a compact JWS: three canonical base64url segments, JSON objects
+  'crit', // the header marks extensions critical, and we implement none
+  'alg', // missing, not an algorithm our keys are made for, or not the one of the key `kid` names
+  'kid', // names none of our keys, current or retired (a pruned key's tokens fail here)
+  'signature', // does not verify with that key
+  'typ', // not at+jwt
+  'iss', // missing, or not our issuer
+  'aud', // missing, or does not name tokens.audience
+  'iat', // not a number
+  'nbf', // not a number, or in the future
+  'exp', // missing, not a number, or past (token_expired; no tolerance)
+  'claims', // sub or jti missing, or sub not a non-empty string
+  'recorded', // jti names no token in the store: never issued, or pruned
+  'revoked', // revoked, itself or a token it was narrowed from (token_revoked)
 ] as const;
 export type OwnTokenCheck = (typeof OWN_TOKEN_CHECKS)[number];
 
