@@ -11,7 +11,10 @@
  *
  * For each endpoint: throughput and p50/p99 at 32 connections, p50/p99 of one
  * request at a time (no queueing: the latency a caller sees on an idle
- * broker), and the broker's CPU per request at peak.
+ * broker), and the broker's CPU per request at peak. Then verifyOwnToken
+ * alone, in this process, on the same database and tokens with node:crypto
+ * as the server has: the part of both requests that this bench is about,
+ * without HTTP, SQLite writes or the load generator around it.
  */
 import type autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
@@ -25,6 +28,7 @@ import { parseConfig } from '../src/config/load.js';
 import { nodeCrypto } from '../src/node/crypto.js';
 import { openBroker } from '../src/node/open.js';
 import { Minter } from '../src/tokens/mint.js';
+import { verifyOwnToken } from '../src/tokens/verify.js';
 import { cpuSeconds, run, waitUp, type Run } from './harness.js';
 
 const argRequests = process.argv.indexOf('--requests');
@@ -87,7 +91,8 @@ async function measure(pid: number, post: Post) {
   const after = cpuSeconds(pid);
   const cpu = ((after.all - before.all) / peak['2xx']) * 1e6;
   const main = ((after.main - before.main) / peak['2xx']) * 1e6;
-  return { peak, single: await oneAtATime(post, Math.floor(REQUESTS / 3)), cpu, main };
+  const single = await oneAtATime(post, Math.floor(REQUESTS / 3));
+  return { peak, single, cpu, main };
 }
 
 /**
@@ -96,30 +101,65 @@ async function measure(pid: number, post: Post) {
  * microseconds on an idle broker.
  */
 async function oneAtATime(post: Post, amount: number) {
-  const times: number[] = [];
-  let failed = 0;
-  const start = performance.now();
-  for (let i = 0; i < amount; i++) {
-    const body = post.body();
-    const t0 = performance.now();
+  const { perSecond, p50, p99, failed } = await timed(amount, async () => {
     const res = await fetch(`${BROKER}${post.path}`, {
       method: 'POST',
       headers: post.headers,
-      body,
+      body: post.body(),
     });
     await res.arrayBuffer();
-    times.push(performance.now() - t0);
-    if (!res.ok) failed++;
-  }
-  const perSecond = amount / ((performance.now() - start) / 1000);
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-  return { perSecond, p50: at(0.5), p99: at(0.99), ok: amount - failed, failed };
+    return res.ok;
+  });
+  return { perSecond, p50, p99, ok: amount - failed, failed };
 }
 
+/** Runs `once` `amount` times in sequence: its latency percentiles (ms) and this process's CPU per call. */
+async function timed(amount: number, once: () => Promise<boolean>) {
+  const times: number[] = [];
+  let failed = 0;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  for (let i = 0; i < amount; i++) {
+    const t0 = performance.now();
+    if (!(await once())) failed++;
+    times.push(performance.now() - t0);
+  }
+  const perSecond = amount / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu);
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  return {
+    perSecond,
+    p50: at(0.5),
+    p99: at(0.99),
+    failed,
+    cpuUs: (used.user + used.system) / amount,
+  };
+}
+
+/** verifyOwnToken by itself, as /introspect and narrowing call it, on the server's database. */
+async function verifierAlone(configText: string, dir: string, tokens: string[]) {
+  const config = parseConfig(configText);
+  const { store, keys } = await openBroker(config, { cwd: dir });
+  const deps = { keys, store, clock: systemClock, config, crypto: nodeCrypto() };
+  let next = 0;
+  const once = () =>
+    verifyOwnToken(tokens[next++ % tokens.length]!, deps).then(
+      () => true,
+      () => false,
+    );
+  try {
+    await timed(500, once); // warm-up
+    return await timed(REQUESTS, once);
+  } finally {
+    await store.close();
+  }
+}
+
+const f = (n: number) => n.toFixed(0);
+const ms = (n: number) => n.toFixed(2);
+
 function report(name: string, m: Awaited<ReturnType<typeof measure>>): void {
-  const f = (n: number) => n.toFixed(0);
-  const ms = (n: number) => n.toFixed(2);
   const bad = (r: Run) => r.non2xx + r.errors + r.timeouts;
   console.log(`  ${name}`);
   console.log(
@@ -150,11 +190,27 @@ async function main() {
   writeFileSync(configPath, configText);
   const parents = await mintParents(configText, dir);
 
+  let next = 0;
+  const parent = () => parents[next++ % parents.length]!;
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const introspectPost: Post = {
+    path: '/introspect',
+    headers: { ...form, authorization: `Basic ${Buffer.from(`hub:${secret}`).toString('base64')}` },
+    body: () => `token=${parent()}`,
+  };
+  const narrowPost: Post = {
+    path: '/token',
+    headers: form,
+    body: () =>
+      `grant_type=${EXCHANGE}&subject_token_type=${ACCESS_TOKEN}&scope=read%3Amodels%2Facme%2Fbert&subject_token=${parent()}`,
+  };
+
   const child = spawn(
     process.execPath,
     [resolve(process.env.BROKER_BIN ?? 'bin/tokenbroker.js'), 'serve', '--config', configPath],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  const exited = new Promise((r) => child.once('exit', r));
   child.once('exit', (code) => {
     if (code !== null && code !== 0) {
       console.error(`the broker exited with code ${code}`);
@@ -162,32 +218,26 @@ async function main() {
     }
   });
   try {
-    await waitUp(BROKER);
-    let next = 0;
-    const parent = () => parents[next++ % parents.length]!;
-    const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const introspect = await measure(child.pid!, {
-      path: '/introspect',
-      headers: {
-        ...form,
-        authorization: `Basic ${Buffer.from(`hub:${secret}`).toString('base64')}`,
-      },
-      body: () => `token=${parent()}`,
-    });
-    const narrow = await measure(child.pid!, {
-      path: '/token',
-      headers: form,
-      body: () =>
-        `grant_type=${EXCHANGE}&subject_token_type=${ACCESS_TOKEN}&scope=read%3Amodels%2Facme%2Fbert&subject_token=${parent()}`,
-    });
+    let introspect, narrow;
+    try {
+      await waitUp(BROKER);
+      introspect = await measure(child.pid!, introspectPost);
+      narrow = await measure(child.pid!, narrowPost);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    const alone = await verifierAlone(configText, dir, parents);
     console.log('');
     console.log("tokenbroker bench: the broker's own ES256 tokens verified");
     console.log(`  node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
     report('POST /introspect (Basic auth, active token)', introspect);
     report('POST /token narrowing (verify parent, mint child)', narrow);
+    console.log('  verifyOwnToken alone, in process, one at a time');
+    console.log(
+      `    ${f(alone.perSecond)}/s, p50 ${f(alone.p50 * 1000)} us, p99 ${f(alone.p99 * 1000)} us, CPU ${f(alone.cpuUs)} us per call (${alone.failed} refused)`,
+    );
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
 }
