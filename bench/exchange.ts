@@ -8,14 +8,15 @@
  * Prints exchanges/s, latency percentiles, the broker's memory, JWKS fetches
  * during the run, and the one-core bound of RS256 verify + ES256 sign.
  */
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { createSign, createVerify, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startTestIssuer } from '../test/helpers/oidc-issuer.js';
+import { cpuSeconds, rss, run, waitUp, type Run } from './harness.js';
 
 const argTokens = process.argv.indexOf('--tokens');
 const TOKENS = argTokens > 0 ? Number(process.argv[argTokens + 1]) : 12000;
@@ -43,58 +44,6 @@ function cryptoBound(ms = 1500): { verify: number; sign: number; perExchange: nu
     cryptoSign('sha256', data, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }),
   );
   return { verify, sign, perExchange: 1 / (1 / verify + 1 / sign) };
-}
-
-/** CPU seconds (user + system) used so far: all threads, and the main (event-loop) thread. */
-function cpuSeconds(pid: number): { all: number; main: number } {
-  const read = (path: string) => {
-    const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  };
-  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
-}
-
-function rss(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-}
-
-async function waitUp(url: string) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('broker did not start');
-}
-
-interface Run extends autocannon.Result {
-  /** Responses per second between the run's start and its last response. */
-  perSecond: number;
-}
-
-/**
- * Runs autocannon and times the run itself: autocannon notices that `amount`
- * requests are done only on its one-second tick, so its own start/finish and
- * per-second average round a 4.2-second run to 5 seconds.
- */
-function run(opts: autocannon.Options): Promise<Run> {
-  return new Promise((res, rej) => {
-    const start = performance.now();
-    let last = start;
-    let responses = 0;
-    const instance = autocannon(opts, (err, result) =>
-      err ? rej(err) : res({ ...result, perSecond: responses / ((last - start) / 1000) }),
-    );
-    instance.on('response', () => {
-      responses++;
-      last = performance.now();
-    });
-  });
 }
 
 async function main() {

@@ -1,19 +1,24 @@
 import { decodeJwt, type JWTPayload } from 'jose';
 import { ManualClock, systemClock, type Clock } from '../shared/clock.js';
+import type { Config } from '../config/compile.js';
 import { BrokerError } from '../shared/errors.js';
+import type { CheckStep } from '../jws/verify.js';
 import { jsonLogger } from '../shared/log.js';
 import { loadConfigFile, resolveConfigPath } from '../node/config-file.js';
-import { parseGithubSub } from '../oidc/identity.js';
 import { nodeCrypto } from '../node/crypto.js';
-import { CiVerifier, type CheckStep } from '../oidc/verify.js';
+import { parseGithubSub } from '../oidc/identity.js';
+import { CiVerifier } from '../oidc/verify.js';
 import { evaluatePolicies } from '../policy/evaluate.js';
 import { escapeForTerminal, jsonForTerminal } from '../shared/terminal.js';
+import { verifyAsBroker } from './explain-broker.js';
 import { CliError, type CliIO } from './io.js';
 
 /**
- * `tokenbroker explain`: why a CI token would be accepted or refused. Runs
- * the same verifier and policy evaluation as the exchange (without using up
- * the token's jti), and prints every check and every condition.
+ * `tokenbroker explain`: why a token would be accepted or refused. A CI
+ * token runs through the same verifier and policy evaluation as the exchange
+ * (without using up its jti); a token this broker issued (its `iss` is ours)
+ * through the verifier of /introspect and narrowing. Prints every check, and
+ * for a CI token every condition.
  */
 export async function explainCommand(
   opts: { config?: string; token: string; now?: string },
@@ -24,6 +29,15 @@ export async function explainCommand(
   if (!token)
     throw new CliError('no token given: pass --token JWT, or --token - and the token on stdin', 2);
   const clock = opts.now === undefined ? systemClock : parseNow(opts.now);
+  const asOf = opts.now === undefined ? '' : ` (as of ${new Date(clock.now()).toISOString()})`;
+  let claims: JWTPayload | undefined;
+  try {
+    claims = decodeJwt(token);
+  } catch {
+    claims = undefined;
+  }
+  if (claims?.iss === config.issuer)
+    return explainBrokerToken(token, claims, config, clock, asOf, io);
 
   const steps: CheckStep[] = [];
   const verifier = new CiVerifier(config.ci.providers, {
@@ -40,22 +54,12 @@ export async function explainCommand(
     verified = false;
   }
 
-  const out: string[] = [
-    `CI token checks${opts.now ? ` (as of ${new Date(clock.now()).toISOString()})` : ''}`,
-  ];
-  for (const s of steps) out.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.check.padEnd(20)} ${s.detail}`);
-
-  let claims: JWTPayload;
-  try {
-    claims = decodeJwt(token);
-  } catch {
+  const out: string[] = [`CI token checks${asOf}`, ...steps.map(stepLine)];
+  if (!claims) {
     io.stdout(lines(out));
     throw new CliError('the token is not a JWT: nothing more to explain');
   }
-  out.push('', 'Claims');
-  // Names too: in an unsigned token they are anyone's text.
-  for (const [k, v] of Object.entries(claims))
-    out.push(`  ${escapeForTerminal(k).padEnd(22)} ${jsonForTerminal(v)}`);
+  out.push(...claimLines(claims));
   const gh = typeof claims.sub === 'string' ? parseGithubSub(claims.sub) : undefined;
   if (gh?.repoId) {
     out.push(
@@ -92,12 +96,56 @@ export async function explainCommand(
   out.push('');
   if (verified && matched.length) out.push(`Result: accepted by ${matched.join(', ')}`);
   else if (verified) out.push('Result: refused: no trust policy matched');
-  else
-    out.push(`Result: refused: ${steps.find((s) => !s.ok)?.detail ?? 'the token does not verify'}`);
+  else out.push(`Result: refused: ${failure(steps)}`);
   io.stdout(lines(out));
   if (!verified || matched.length === 0)
     throw new CliError('the broker would refuse this token', 1);
 }
+
+/**
+ * A token whose `iss` is this broker: the checks of /introspect and
+ * narrowing, against the broker's database, and its claims. Its scopes are
+ * the ones recorded at issue; no policy is evaluated.
+ */
+async function explainBrokerToken(
+  token: string,
+  claims: JWTPayload,
+  config: Config,
+  clock: Clock,
+  asOf: string,
+  io: CliIO,
+): Promise<void> {
+  const verdict = await verifyAsBroker(token, config, clock, io);
+  const out = [`Checks of a token this broker issued${asOf}`];
+  if ('noDatabase' in verdict) {
+    out.push(`  not checked: ${verdict.noDatabase}`, ...claimLines(claims), '');
+    out.push('Result: unknown: the broker database is needed to check this token');
+    io.stdout(lines(out));
+    throw new CliError(`cannot check a token of this broker: ${verdict.noDatabase}`);
+  }
+  out.push(...verdict.steps.map(stepLine), ...claimLines(claims), '');
+  out.push(
+    verdict.verified
+      ? `Result: accepted: active for /introspect, and may be narrowed`
+      : `Result: refused: ${failure(verdict.steps)}`,
+  );
+  io.stdout(lines(out));
+  if (!verdict.verified) throw new CliError('the broker would refuse this token', 1);
+}
+
+const stepLine = (s: CheckStep) => `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.check.padEnd(20)} ${s.detail}`;
+
+const failure = (steps: CheckStep[]) =>
+  steps.find((s) => !s.ok)?.detail ?? 'the token does not verify';
+
+/** The claims, names too: in an unsigned token they are anyone's text. */
+const claimLines = (claims: JWTPayload) => [
+  '',
+  'Claims',
+  ...Object.entries(claims).map(
+    ([k, v]) => `  ${escapeForTerminal(k).padEnd(22)} ${jsonForTerminal(v)}`,
+  ),
+];
 
 /**
  * The report, each line escaped as one field: a claim, a check's detail or a

@@ -40,9 +40,14 @@ export async function main(argv: string[], rawIo: CliIO): Promise<number> {
 
   program
     .command('explain')
-    .description('why a CI token would be accepted or refused: every check, every policy condition')
+    .description(
+      'why a token would be accepted or refused: every check, and for a CI token every policy condition',
+    )
     .addOption(configOpt())
-    .requiredOption('--token <jwt>', 'the CI token, or - to read it from stdin')
+    .requiredOption(
+      '--token <jwt>',
+      'a CI token or a token this broker issued, or - to read it from stdin',
+    )
     .option('--now <time>', 'evaluate as of this time (Unix seconds or ISO 8601), for an old token')
     .action((opts) => explainCommand(opts, io));
 

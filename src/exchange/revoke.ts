@@ -1,10 +1,8 @@
 import type { Clock } from '../shared/clock.js';
 import { nowSeconds } from '../shared/clock.js';
-import type { Config } from '../config/compile.js';
 import { BrokerError } from '../shared/errors.js';
 import type { AuditEvent, IssuedToken, Store } from '../store/types.js';
-import type { KeyRing } from '../tokens/keys.js';
-import { verifyOwnToken } from '../tokens/verify.js';
+import { verifyOwnToken, type OwnTokenDeps } from '../tokens/verify.js';
 import type { RequestInfo } from './exchange.js';
 
 /*
@@ -22,7 +20,7 @@ interface RevokeDeps {
 export async function revokeByHolder(
   token: string,
   request: RequestInfo,
-  deps: RevokeDeps & { keys: KeyRing; config: Pick<Config, 'issuer' | 'tokens'> },
+  deps: RevokeDeps & OwnTokenDeps,
 ): Promise<void> {
   const { row } = await verifyOwnToken(token, deps);
   await revoke(deps, row, {

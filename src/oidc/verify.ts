@@ -9,6 +9,13 @@ import { jwsAlgorithm, type JwsAlgorithm } from '../jws/algorithms.js';
 import type { CryptoBackend } from '../jws/backend.js';
 import { parseCompactJws, type ParsedJws } from '../jws/compact.js';
 import { showJson } from '../shared/show.js';
+import {
+  numericDate,
+  recordSteps,
+  signatureVerifies,
+  type CheckStep,
+  type PassStep,
+} from '../jws/verify.js';
 import { ProviderKeys } from './provider-keys.js';
 
 export const MAX_CI_TOKEN_BYTES = 16 * 1024;
@@ -16,13 +23,6 @@ export const MAX_CI_TOKEN_BYTES = 16 * 1024;
 export interface VerifiedCiToken {
   provider: Provider;
   claims: JWTPayload & { sub: string; iss: string };
-}
-
-/** One step of verification, for `tokenbroker explain`. */
-export interface CheckStep {
-  check: string;
-  ok: boolean;
-  detail: string;
 }
 
 /**
@@ -46,20 +46,16 @@ export class CiVerifier {
     for (const p of providers) this.keys.set(p.name, new ProviderKeys(p, deps));
   }
 
-  async verify(token: string, steps?: CheckStep[]): Promise<VerifiedCiToken> {
-    const step = (check: string, detail: string) => steps?.push({ check, ok: true, detail });
-    try {
-      return await this.run(token, step);
-    } catch (e) {
-      if (e instanceof BrokerError) steps?.push({ check: e.code, ok: false, detail: e.message });
-      throw e;
-    }
+  /** `steps`, when given, receives each check passed and the one that failed, named by its code. */
+  verify(token: string, steps?: CheckStep[]): Promise<VerifiedCiToken> {
+    return recordSteps(
+      steps,
+      (pass) => this.run(token, pass),
+      (e) => (e instanceof BrokerError ? { check: e.code, detail: e.message } : undefined),
+    );
   }
 
-  private async run(
-    token: string,
-    step: (check: string, detail: string) => void,
-  ): Promise<VerifiedCiToken> {
+  private async run(token: string, step: PassStep): Promise<VerifiedCiToken> {
     if (token.length > MAX_CI_TOKEN_BYTES) {
       throw new BrokerError(
         'token_too_large',
@@ -123,8 +119,7 @@ export class CiVerifier {
       }
     }
     for (const claim of ['exp', 'iat', 'nbf']) {
-      const value = claims[claim];
-      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      if (numericDate(claims, claim) === null) {
         throw new BrokerError(
           'token_invalid',
           `CI token claim ${claim} is not a number of seconds: send the CI provider's OIDC token unchanged`,
@@ -211,11 +206,7 @@ export class CiVerifier {
         `CI token names no kid and ${provider.name} publishes several keys: refused`,
       );
     }
-    if (spec.signatureBytes === undefined || jws.signature.length === spec.signatureBytes) {
-      for (const jwk of candidates) {
-        if (await this.deps.crypto.verify(alg, jwk, jws.signingInput, jws.signature)) return;
-      }
-    }
+    if (await signatureVerifies(this.deps.crypto, jws, alg, spec, candidates)) return;
     throw new BrokerError(
       'token_invalid',
       `CI token signature does not verify with ${provider.name}'s published keys: it was altered, or not issued by ${provider.issuer}`,

@@ -48,7 +48,8 @@ export async function rotateKey(store: Store, alg: SigningAlgorithm, now: number
  */
 export class KeyRing {
   private current: SigningKey | undefined;
-  private verifiers = new Map<string, CryptoKey>();
+  /** Public JWKs by kid, the same object across reloads: the crypto backends cache imports per JWK. */
+  private verifiers = new Map<string, JWK>();
   private records: StoredKey[] = [];
   private loadedAt = -Infinity;
   private loading: Promise<void> | undefined;
@@ -90,11 +91,8 @@ export class KeyRing {
   }
 
   private async apply(keys: StoredKey[]): Promise<void> {
-    const verifiers = new Map<string, CryptoKey>();
-    for (const k of keys) {
-      const existing = this.verifiers.get(k.kid);
-      verifiers.set(k.kid, existing ?? ((await importJWK(k.publicJwk, k.alg)) as CryptoKey));
-    }
+    const verifiers = new Map<string, JWK>();
+    for (const k of keys) verifiers.set(k.kid, this.verifiers.get(k.kid) ?? k.publicJwk);
     const cur = keys.find((k) => k.retiredAt === null);
     if (cur && cur.kid !== this.current?.kid) {
       this.current = {
@@ -115,7 +113,8 @@ export class KeyRing {
     return this.current;
   }
 
-  async verifyingKey(kid: string): Promise<CryptoKey | undefined> {
+  /** The public JWK of one of our keys, current or retired, for checking our own tokens. */
+  async verifyingJwk(kid: string): Promise<JWK | undefined> {
     await this.refreshIfStale();
     return this.verifiers.get(kid);
   }

@@ -77,7 +77,7 @@ describe('down-scoping a tokenbroker token', () => {
     expect(decodeJwt(body.access_token).exp).toBe(parent.expiresAt);
   });
 
-  it('refuses an expired or revoked subject token with invalid_grant', async () => {
+  it('refuses an expired or revoked subject token with invalid_grant, naming the check in the audit row', async () => {
     const parent = await mintFor(broker, ['read:models/acme/*'], 60);
     broker.clock.advance(90);
     let body = await (await exchange(parent.token)).json();
@@ -93,6 +93,9 @@ describe('down-scoping a tokenbroker token', () => {
       error: 'invalid_grant',
       error_description: 'token has been revoked: get a new one',
     });
+    // Each denial row names the check that refused it.
+    const rows = await broker.store.queryAudit({ outcome: 'denied' });
+    expect(rows.map((r) => r.detail?.check).sort()).toEqual(['exp', 'revoked']);
   });
 
   it('records a denial in the audit log with the reason and the token hash', async () => {

@@ -1,8 +1,10 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nowSeconds } from '../../src/shared/clock.js';
+import { webCryptoBackend } from '../../src/jws/backend.js';
 import { rotateKey } from '../../src/tokens/keys.js';
-import { mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
+import { ownTokenCheck, verifyOwnToken } from '../../src/tokens/verify.js';
+import { introspect, mintFor, startBroker, type TestBroker } from '../helpers/broker.js';
 
 let broker: TestBroker;
 afterEach(() => broker?.cleanup());
@@ -28,6 +30,8 @@ describe('key rotation', () => {
     await jwtVerify(old.token, createLocalJWKSet(set), {
       currentDate: new Date(broker.clock.now()),
     });
+    // The broker itself still takes it: the retired key verifies until it is pruned.
+    expect((await introspect(broker, old.token)).active).toBe(true);
 
     // Nothing to prune while the old key's token lives.
     expect(await broker.store.pruneKeys(nowSeconds(broker.clock))).toEqual([]);
@@ -37,6 +41,12 @@ describe('key rotation', () => {
     expect((await jwks(broker)).keys.map((k) => k.kid)).not.toContain(oldKid);
     expect(await broker.store.pruneKeys(nowSeconds(broker.clock))).toEqual([oldKid]);
     expect((await broker.store.listKeys()).map((k) => k.kid)).not.toContain(oldKid);
+    // Its key gone, the old token is no longer ours: refused at the kid, before its expiry.
+    await broker.keys.reload();
+    const refusal = await verifyOwnToken(old.token, { ...broker, crypto: webCryptoBackend }).catch(
+      (e: unknown) => e,
+    );
+    expect(ownTokenCheck(refusal)).toBe('kid');
   });
 
   it('reaches a running app without a restart', async () => {
