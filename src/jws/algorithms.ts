@@ -97,6 +97,21 @@ function usableRsaKey(jwk: JWK): boolean {
   return ok;
 }
 
+/**
+ * Whether `signature` has the one length `alg` allows with `jwk`: fixed for
+ * ECDSA and EdDSA, the modulus's byte length for RSA (RFC 8017 §8.1.2 and
+ * §8.2.2, step 1). OpenSSL, and so both backends on Node, also accepts an RSA
+ * signature with a leading zero byte left out: the same signature spelled
+ * differently, which would make the same token verify under two spellings.
+ */
+export function signatureFits(alg: string, jwk: JWK, signature: Uint8Array): boolean {
+  const spec = jwsAlgorithm(alg);
+  if (!spec) return false;
+  if (spec.signatureBytes !== undefined) return signature.length === spec.signatureBytes;
+  if (jwk.kty !== 'RSA') return false;
+  return signature.length === unsignedInteger(jwk.n)?.length;
+}
+
 /** A Base64urlUInt (RFC 7518 §2) without its leading zero bytes; undefined if not canonical base64url or zero. */
 function unsignedInteger(value: unknown): Uint8Array | undefined {
   if (typeof value !== 'string') return undefined;

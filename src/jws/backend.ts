@@ -1,6 +1,6 @@
 import { SignJWT, type JWK, type JWTPayload } from 'jose';
 import { sha256Hex } from '../shared/crypto.js';
-import { JWS_ALGORITHMS } from './algorithms.js';
+import { JWS_ALGORITHMS, signatureFits } from './algorithms.js';
 
 /** A private key to sign with, in both forms the backends use. */
 export interface SigningKey {
@@ -85,7 +85,7 @@ export const webCryptoBackend: CryptoBackend = {
 
   async verify(alg, jwk, data, signature) {
     const params = WEBCRYPTO_ALGORITHMS.get(alg);
-    if (!params) return false;
+    if (!params || !signatureFits(alg, jwk, signature)) return false;
     try {
       return await crypto.subtle.verify(
         params,

@@ -9,7 +9,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import type { JWK } from 'jose';
-import { jwsAlgorithm, type JwsAlgorithm } from '../jws/algorithms.js';
+import { jwsAlgorithm, signatureFits, type JwsAlgorithm } from '../jws/algorithms.js';
 import type { CryptoBackend } from '../jws/backend.js';
 
 const b64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
@@ -65,7 +65,7 @@ export function nodeCrypto(): CryptoBackend {
     async verify(alg, jwk, data, signature) {
       const spec = jwsAlgorithm(alg);
       const key = publicKey(jwk);
-      if (!spec || !key) return false;
+      if (!spec || !key || !signatureFits(alg, jwk, signature)) return false;
       try {
         return verify(nodeHash(spec.hash), data, keyUse(key, spec), signature);
       } catch {

@@ -99,6 +99,28 @@ describe.each(backends)('the %s backend', (_name, backend) => {
     expect(await backend.verify(alg, other, signingInput, signature)).toBe(false);
   });
 
+  it.each(['RS256', 'PS256'] as const)(
+    'refuses a %s signature with its leading zero byte left out: one signature, one spelling',
+    async (alg) => {
+      // RFC 8017 wants exactly the modulus's length; OpenSSL also takes the
+      // integer without its leading zero byte. About one signature in 256
+      // starts with one: sign until one does (PS256 is randomised, RS256 is
+      // not, so the payload changes).
+      const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+      const jwk = await exportJWK(publicKey);
+      for (let i = 0; ; i++) {
+        const token = await new SignJWT({ sub: 'x', i })
+          .setProtectedHeader({ alg })
+          .sign(privateKey);
+        const { signingInput, signature } = parseCompactJws(token);
+        if (signature[0] !== 0) continue;
+        expect(await backend.verify(alg, jwk, signingInput, signature)).toBe(true);
+        expect(await backend.verify(alg, jwk, signingInput, signature.slice(1))).toBe(false);
+        break;
+      }
+    },
+  );
+
   it('accepts an ECDSA signature with high S (n - s), as jose does: the token string is malleable, its claims are not', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = await exportJWK(publicKey);
