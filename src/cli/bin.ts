@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readUntilBlankLine } from './host.js';
 import { main } from './main.js';
 
 // The executable: real process I/O around the in-process CLI.
@@ -7,6 +8,12 @@ const code = await main(process.argv.slice(2), {
   stderr: (t) => process.stderr.write(t),
   env: process.env,
   cwd: process.cwd(),
-  readStdin: async () => readFileSync(0, 'utf8'),
+  readStdin: async (options) => {
+    if (!options?.untilBlankLine) return readFileSync(0, 'utf8');
+    const text = await readUntilBlankLine(process.stdin, 64 * 1024);
+    // What git sends after the blank line (nothing) is not ours to wait for.
+    process.stdin.destroy();
+    return text;
+  },
 });
 process.exitCode = code;

@@ -10,7 +10,8 @@ import { exchangeCommand } from './exchange.js';
 import { escapeForTerminal } from '../shared/terminal.js';
 
 /**
- * The `tokenbroker` CLI. Exit codes: 0 ok, 1 refused or invalid, 2 usage.
+ * The `tokenbroker` CLI. Exit codes (SPEC section 6): 0 ok, 1 refused or
+ * invalid, 2 usage, 3 network error or broker unavailable.
  * Every command gets its I/O injected, so tests run it in-process.
  */
 export async function main(argv: string[], rawIo: CliIO): Promise<number> {
