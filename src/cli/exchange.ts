@@ -5,7 +5,7 @@ import { announcingHttp, type ClientDeps } from '../client/http.js';
 import { isoSeconds } from '../client/retry.js';
 import { parseBrokerUrl, parseScopeSetting, parseTtlSetting } from '../client/validate.js';
 import { escapeForTerminal } from '../shared/terminal.js';
-import { CliError, hostFor, type CliIO } from './io.js';
+import { CliError, exitCodeOf, hostFor, type CliIO } from './io.js';
 
 export interface ExchangeOptions {
   broker: string;
@@ -60,7 +60,7 @@ export async function exchangeCommand(
     if (!(e instanceof ClientError)) throw e;
     throw new CliError(
       `${escapeForTerminal(e.message)}${refusalHint(e, oidcToken)}`,
-      e.code === 'usage' ? 2 : 1,
+      exitCodeOf(e),
     );
   }
 }
