@@ -7,6 +7,7 @@ import { auditCommand, keysCommand, revokeCommand } from './admin.js';
 import { configCheckCommand, serveCommand } from './serve.js';
 import { explainCommand } from './explain.js';
 import { exchangeCommand } from './exchange.js';
+import { addTerminalCommands } from './terminal-commands.js';
 import { escapeForTerminal } from '../shared/terminal.js';
 
 /**
@@ -92,6 +93,8 @@ export async function main(argv: string[], rawIo: CliIO): Promise<number> {
     .option('--scope <scopes>', 'space-separated scopes to ask for (default: all granted)')
     .option('--ttl <ttl>', 'lifetime, in seconds or as 15m, 1h (default: the broker default)')
     .action((opts) => exchangeCommand(opts, io));
+
+  addTerminalCommands(program, io);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

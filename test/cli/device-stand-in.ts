@@ -18,6 +18,8 @@ export interface DeviceStandIn {
   authorization: Record<string, unknown>;
   /** Answers to the next polls of /token, in order; `authorization_pending` when none is left. */
   polls: Canned[];
+  /** Leaves device_authorization_endpoint out of the metadata, as a broker without the flow. */
+  omitDeviceEndpoint?: boolean;
   /** Every request: path, form fields, and the test clock's time when it came. */
   seen: { path: string; form: Record<string, string>; at: number }[];
   close(): Promise<void>;
@@ -82,7 +84,9 @@ export async function startDeviceStandIn(clock: () => number): Promise<DeviceSta
           issuer: standIn.url,
           token_endpoint: `${standIn.url}/token`,
           revocation_endpoint: `${standIn.url}/revoke`,
-          device_authorization_endpoint: `${standIn.url}/device_authorization`,
+          ...(standIn.omitDeviceEndpoint
+            ? {}
+            : { device_authorization_endpoint: `${standIn.url}/device_authorization` }),
         },
       });
     }
