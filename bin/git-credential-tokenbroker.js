@@ -1,5 +1,4 @@
 #!/usr/bin/env node
 // git runs the credential helper `tokenbroker` as `git credential-tokenbroker <args>`:
-// that is `tokenbroker git-credential <args>`.
-process.argv.splice(2, 0, 'git-credential');
-await import('../dist/cli.js');
+// `tokenbroker git-credential <args>`, from a bundle without the server, to start fast.
+import '../dist/git-credential.js';

@@ -11,7 +11,7 @@ import { fakeHost, homeIn, storeMinted, type Home } from './terminal-setup.js';
 
 // The credential helper as git runs it: the real `git` binary, a temporary
 // HOME, and the package's own executables (bin/tokenbroker.js and
-// bin/git-credential-tokenbroker.js) on PATH around a fresh bundle of the CLI,
+// bin/git-credential-tokenbroker.js) on PATH around fresh bundles of the CLI,
 // installed the way npm links them. The broker is never asked: the helper
 // answers from the credentials file.
 
@@ -24,9 +24,10 @@ let cleanup: () => void;
 
 beforeAll(async () => {
   install = resolve('test-output', `git-helper-${process.pid}`);
+  // The two entries of scripts/build.mjs the executables import.
   await build({
-    entryPoints: ['src/cli/bin.ts'],
-    outfile: join(install, 'dist', 'cli.js'),
+    entryPoints: { cli: 'src/cli/bin.ts', 'git-credential': 'src/cli/git-credential-bin.ts' },
+    outdir: join(install, 'dist'),
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -234,5 +235,23 @@ describe('tokenbroker git-credential, in process', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('can be read or written by other users (mode 0644): run `chmod 600');
+  });
+});
+
+describe('the git-credential-tokenbroker bundle', () => {
+  it('loads none of the server (git runs it on every fetch and push, so it must start fast)', () => {
+    const bundle = readFileSync(join(install, 'dist', 'git-credential.js'), 'utf8');
+    const packages = new Set(
+      [...bundle.matchAll(/^import .* from "([^".][^"]*)";$/gm)].map((m) => m[1]!.split('/')[0]),
+    );
+    expect([...packages].sort()).toEqual([
+      'commander',
+      'jose',
+      'node:child_process',
+      'node:crypto',
+      'node:fs',
+      'node:os',
+      'node:path',
+    ]);
   });
 });
