@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setupGit } from '../../src/cli/git-setup.js';
-import { nodeHost } from '../../src/cli/host.js';
+import { nodeHost, readUntilBlankLine } from '../../src/cli/host.js';
 import { startBroker, tempDir, testConfig, type TestBroker } from '../helpers/broker.js';
 import { runCli } from '../helpers/cli.js';
 import { fakeHost, homeIn, storeMinted, type Home } from './terminal-setup.js';
@@ -235,6 +236,23 @@ describe('tokenbroker git-credential, in process', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('can be read or written by other users (mode 0644): run `chmod 600');
+  });
+});
+
+describe('reading a request from git', () => {
+  it('stops at the blank line even when git keeps the pipe open', async () => {
+    const stdin = new PassThrough();
+    const read = readUntilBlankLine(stdin, 64 * 1024);
+    stdin.write('protocol=https\nhost=hub');
+    stdin.write('.test\r\n\r\nnot=read\n');
+    expect(await read).toBe('protocol=https\nhost=hub.test\r\n\r\n');
+  });
+
+  it('reads at most the bound from a stream that never sends a blank line', async () => {
+    const stdin = new PassThrough();
+    const read = readUntilBlankLine(stdin, 1024);
+    for (let i = 0; i < 100; i++) stdin.write('x'.repeat(100));
+    expect((await read).length).toBe(1024);
   });
 });
 
