@@ -17,7 +17,12 @@ const common = {
 };
 await build({
   ...common,
-  entryPoints: { cli: 'src/cli/bin.ts', workspace: 'src/workspace/index.ts' },
+  entryPoints: {
+    cli: 'src/cli/bin.ts',
+    // git's credential helper: the terminal commands without the server, to start fast.
+    'git-credential': 'src/cli/git-credential-bin.ts',
+    workspace: 'src/workspace/index.ts',
+  },
   outdir: 'dist',
 });
 // The SQLite writer runs as a worker thread, which Node loads from its own file

@@ -10,6 +10,7 @@ import { discoveryRoutes } from './http/discovery.js';
 import { bodyLimit } from './http/body-limit.js';
 import { CLIENT_CLOSED, clientClosed, errorResponse } from './http/errors.js';
 import { introspectHandler } from './http/introspect.js';
+import { meHandler } from './http/me.js';
 import { revokeHandler } from './http/revoke.js';
 import { ssoRoutes } from './http/sso.js';
 import { tokenHandler } from './http/token.js';
@@ -81,6 +82,7 @@ export function createApp(options: AppOptions): Hono {
   app.post('/oauth/token', token);
   app.post('/introspect', introspectHandler(deps));
   app.post('/revoke', revokeHandler(deps));
+  app.get('/me', meHandler(deps));
   app.route('/', ssoRoutes(deps));
 
   app.notFound((c) =>

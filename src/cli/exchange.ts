@@ -2,10 +2,10 @@ import { discover, exchange } from '../client/broker.js';
 import { refusalHint } from '../client/claims.js';
 import { ClientError } from '../client/errors.js';
 import { announcingHttp, type ClientDeps } from '../client/http.js';
-import { DEFAULT_RETRY, isoSeconds } from '../client/retry.js';
+import { isoSeconds } from '../client/retry.js';
 import { parseBrokerUrl, parseScopeSetting, parseTtlSetting } from '../client/validate.js';
 import { escapeForTerminal } from '../shared/terminal.js';
-import { CliError, type CliIO } from './io.js';
+import { CliError, exitCodeOf, hostFor, type CliIO } from './io.js';
 
 export interface ExchangeOptions {
   broker: string;
@@ -13,12 +13,6 @@ export interface ExchangeOptions {
   scope?: string;
   ttl?: string;
 }
-
-const realDeps = (): ClientDeps => ({
-  fetch: globalThis.fetch.bind(globalThis),
-  retry: DEFAULT_RETRY,
-  now: () => Date.now(),
-});
 
 /**
  * `tokenbroker exchange`: the CI action's exchange for any CI that puts an
@@ -29,7 +23,7 @@ const realDeps = (): ClientDeps => ({
 export async function exchangeCommand(
   opts: ExchangeOptions,
   io: CliIO,
-  deps: ClientDeps = realDeps(),
+  deps: ClientDeps = hostFor(io),
 ): Promise<void> {
   const oidcToken = io.env[opts.oidcTokenEnv]?.trim();
   try {
@@ -66,7 +60,7 @@ export async function exchangeCommand(
     if (!(e instanceof ClientError)) throw e;
     throw new CliError(
       `${escapeForTerminal(e.message)}${refusalHint(e, oidcToken)}`,
-      e.code === 'usage' ? 2 : 1,
+      exitCodeOf(e),
     );
   }
 }

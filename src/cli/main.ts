@@ -1,25 +1,24 @@
-import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { isBrokerError } from '../shared/errors.js';
 import { DatabaseError } from '../node/sqlite/open.js';
-import { CliError, type CliIO } from './io.js';
+import type { CliIO } from './io.js';
+import { escapeLines, newProgram, runProgram, terminalSafe } from './run.js';
 import { auditCommand, keysCommand, revokeCommand } from './admin.js';
 import { configCheckCommand, serveCommand } from './serve.js';
 import { explainCommand } from './explain.js';
 import { exchangeCommand } from './exchange.js';
+import { addTerminalCommands } from './terminal-commands.js';
 import { escapeForTerminal } from '../shared/terminal.js';
 
 /**
- * The `tokenbroker` CLI. Exit codes: 0 ok, 1 refused or invalid, 2 usage.
+ * The `tokenbroker` CLI. Exit codes (SPEC section 6): 0 ok, 1 refused or
+ * invalid, 2 usage, 3 network error or broker unavailable.
  * Every command gets its I/O injected, so tests run it in-process.
  */
 export async function main(argv: string[], rawIo: CliIO): Promise<number> {
   const io = terminalSafe(rawIo);
-  const program = new Command('tokenbroker')
-    .description('Exchange CI OIDC tokens or SSO sessions for scoped, short-lived workspace tokens')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError('(run with --help for usage)');
+  const program = newProgram(io);
   const configOpt = () => new Option('--config <file>', 'config file (default ./tokenbroker.yaml)');
 
   program
@@ -92,17 +91,9 @@ export async function main(argv: string[], rawIo: CliIO): Promise<number> {
     .option('--ttl <ttl>', 'lifetime, in seconds or as 15m, 1h (default: the broker default)')
     .action((opts) => exchangeCommand(opts, io));
 
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return 0;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
-    }
-    if (e instanceof CliError) {
-      io.stderr(`tokenbroker: ${escapeLines(e.message)}\n`);
-      return e.exitCode;
-    }
+  addTerminalCommands(program, io);
+
+  return runProgram(program, argv, io, (e) => {
     if (isBrokerError(e)) {
       // The store's own failures (a full disk, a locked file) carry the operator's version.
       const problem = e.detail?.problem;
@@ -118,30 +109,9 @@ export async function main(argv: string[], rawIo: CliIO): Promise<number> {
       io.stderr(`${escapeLines(e.message)}\n`);
       return 1;
     }
-    const message = escapeForTerminal(String((e as Error)?.message ?? e));
-    io.stderr(`tokenbroker: unexpected error: ${message}\n`);
-    return 1;
-  }
+    return undefined;
+  });
 }
-
-/**
- * The CLI's output, whatever the command: nothing it prints can drive the
- * terminal (see src/text/terminal.ts). Commands escape each field they print
- * themselves, newlines included, so a field cannot forge a line; this is the
- * net under them, and keeps the newlines they put between lines.
- */
-function terminalSafe(io: CliIO): CliIO {
-  const safe = (write: (text: string) => void) => (text: string) =>
-    write(escapeForTerminal(text, { multiline: true }));
-  return { ...io, stdout: safe(io.stdout), stderr: safe(io.stderr) };
-}
-
-/** An error message whose lines are the command's own: each line is escaped as a field. */
-const escapeLines = (message: string) =>
-  message
-    .split('\n')
-    .map((line) => escapeForTerminal(line))
-    .join('\n');
 
 function parsePort(v: string): number {
   const n = Number(v);

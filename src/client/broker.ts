@@ -1,6 +1,7 @@
 import { GRANT_TOKEN_EXCHANGE, TOKEN_TYPE } from '../protocol/oauth.js';
 import { ClientError } from './errors.js';
-import { jsonObject, send, withRetry, type HttpAnswer, type HttpDeps } from './http.js';
+import { jsonObject, send, withRetry, type HttpDeps } from './http.js';
+import { formPost, refusal, tokenResult, type TokenResult } from './oauth-answer.js';
 import { urlProblem } from './validate.js';
 
 /**
@@ -11,6 +12,8 @@ import { urlProblem } from './validate.js';
 export interface BrokerMetadata {
   tokenEndpoint: string;
   revocationEndpoint: string | undefined;
+  /** RFC 8628; absent from a broker without the device flow. */
+  deviceAuthorizationEndpoint: string | undefined;
 }
 
 export async function discover(brokerUrl: string, deps: HttpDeps): Promise<BrokerMetadata> {
@@ -34,7 +37,11 @@ export async function discover(brokerUrl: string, deps: HttpDeps): Promise<Broke
       `${url} has no token_endpoint: check that ${brokerUrl} is a tokenbroker`,
     );
   }
-  return { tokenEndpoint, revocationEndpoint: endpoint(meta, 'revocation_endpoint', url) };
+  return {
+    tokenEndpoint,
+    revocationEndpoint: endpoint(meta, 'revocation_endpoint', url),
+    deviceAuthorizationEndpoint: endpoint(meta, 'device_authorization_endpoint', url),
+  };
 }
 
 function endpoint(meta: Record<string, unknown>, key: string, from: string): string | undefined {
@@ -64,13 +71,7 @@ export interface ExchangeRequest {
   now: () => number;
 }
 
-export interface ExchangeResult {
-  accessToken: string;
-  /** When the token expires, reckoned from before the request (so never late). */
-  expiresAt: Date | undefined;
-  /** What was granted; the broker says so, or it is what was asked. */
-  scope: string | undefined;
-}
+export type ExchangeResult = TokenResult;
 
 export async function exchange(req: ExchangeRequest, deps: HttpDeps): Promise<ExchangeResult> {
   const what = `POST ${req.tokenEndpoint}`;
@@ -86,19 +87,7 @@ export async function exchange(req: ExchangeRequest, deps: HttpDeps): Promise<Ex
     return send(deps, req.tokenEndpoint, formPost(form), what);
   });
   if (answer.status >= 400) throw refusal(answer, 'the broker refused the token exchange');
-  const body = jsonObject(answer, what);
-  if (answer.status !== 200 || typeof body.access_token !== 'string' || !body.access_token) {
-    throw new ClientError(
-      'protocol',
-      `${what} answered HTTP ${answer.status} without an access_token`,
-    );
-  }
-  const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : undefined;
-  return {
-    accessToken: body.access_token,
-    expiresAt: expiresIn === undefined ? undefined : new Date(sentAt + expiresIn * 1000),
-    scope: typeof body.scope === 'string' ? body.scope : req.scope,
-  };
+  return tokenResult(answer, what, sentAt, req.scope);
 }
 
 /** RFC 7009: the token is its own credential; a 200 means it is dead (or was). */
@@ -112,35 +101,4 @@ export async function revoke(
     send(deps, revocationEndpoint, formPost({ token, token_type_hint: 'access_token' }), what),
   );
   if (answer.status !== 200) throw refusal(answer, 'the broker refused the revocation');
-}
-
-function formPost(fields: Record<string, string>) {
-  return {
-    method: 'POST' as const,
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded',
-      Accept: 'application/json',
-    },
-    body: new URLSearchParams(fields).toString(),
-  };
-}
-
-/** A 4xx as a `refused` error that carries the broker's RFC 6749 error body. */
-function refusal(answer: HttpAnswer, what: string): ClientError {
-  let oauthError: string | undefined;
-  let description: string | undefined;
-  try {
-    const body = JSON.parse(answer.text) as Record<string, unknown>;
-    if (typeof body.error === 'string') oauthError = body.error;
-    if (typeof body.error_description === 'string') description = body.error_description;
-  } catch {
-    // not an OAuth error body (a proxy's page, say): the status is all we have
-  }
-  let message = `${what} (HTTP ${answer.status}${oauthError ? ` ${oauthError}` : ''})`;
-  if (description) message += `: ${description}`;
-  if (answer.status === 429) {
-    const after = answer.headers.get('retry-after');
-    message += `; the broker is rate limiting, run the job again${after ? ` in ${after}s` : ' later'}`;
-  }
-  return new ClientError('refused', message, { status: answer.status, oauthError, description });
 }

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   invalid_target: { status: 400, oauth: 'invalid_target' },
   // Callers of /introspect
   invalid_client: { status: 401, oauth: 'invalid_client' },
+  // A bearer of /me (RFC 6750 section 3.1)
+  invalid_token: { status: 401, oauth: 'invalid_token' },
   rate_limited: { status: 429, oauth: 'temporarily_unavailable' },
   not_found: { status: 404, oauth: 'invalid_request' },
   // Browser SSO (SAML) and the person's page

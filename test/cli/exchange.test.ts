@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { introspect } from '../helpers/broker.js';
-import { runCli } from '../helpers/cli.js';
+import { closedPortUrl, instantRetry, runCli } from '../helpers/cli.js';
 import { startStack, type Stack } from '../action/stack.js';
 
 // `tokenbroker exchange` against a real broker on loopback, as a GitLab job
@@ -88,5 +88,39 @@ describe('tokenbroker exchange', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(broker(message));
     expect(sent()).toBe(before);
+  });
+
+  it('exits 3 when nothing answers at the broker URL, after its retries', async () => {
+    const url = await closedPortUrl();
+    const slept: number[] = [];
+    const r = await runCli(['exchange', '--broker', url, '--oidc-token-env', 'T'], {
+      cwd: process.cwd(),
+      env: { T: 'x.y.z' },
+      host: { retry: instantRetry(slept) },
+    });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    const what = `GET ${url}/.well-known/oauth-authorization-server failed: ECONNREFUSED`;
+    expect(r.stderr.split('\n')).toEqual([
+      `tokenbroker: ${what}; try 2 of 4 in 0.5s`,
+      `tokenbroker: ${what}; try 3 of 4 in 1.0s`,
+      `tokenbroker: ${what}; try 4 of 4 in 2.0s`,
+      `tokenbroker: ${what} (tried 4 times): check that the broker at ${url} is up`,
+      '',
+    ]);
+    expect(slept).toEqual([500, 1000, 2000]);
+  });
+
+  it('exits 3 when the broker keeps answering 503, and 1 when it refuses', async () => {
+    stack.faults['/token'] = [503, 503, 503, 503];
+    const oidc = await stack.ciToken({ aud: stack.brokerUrl });
+    const host = { retry: instantRetry() };
+    const args = ['--broker', stack.brokerUrl, '--oidc-token-env', 'T'];
+    const down = await runCli(['exchange', ...args], { cwd: '.', env: { T: oidc }, host });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain('answered HTTP 503 (tried 4 times): check that the broker is up');
+    stack.faults['/token'] = [429];
+    const limited = await runCli(['exchange', ...args], { cwd: '.', env: { T: oidc }, host });
+    expect(limited.code).toBe(1);
   });
 });
