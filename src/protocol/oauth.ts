@@ -1,11 +1,13 @@
 import { BrokerError } from '../shared/errors.js';
 
 /*
- * The names of the OAuth protocol the broker speaks (RFC 6749, RFC 8693),
+ * The names of the OAuth protocol the broker speaks (RFC 6749, 8693, 8628),
  * shared by the server and by the client that ships inside the CI action.
  */
 
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** RFC 8628 section 3.4. */
+export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export const TOKEN_TYPE = {
   accessToken: 'urn:ietf:params:oauth:token-type:access_token',
