@@ -47,6 +47,8 @@ td form { margin:0; }
 .actions { display:flex; gap:.8rem; margin-top:1rem; }
 .actions form { margin:0; }
 .refused { color:#a12828; font-weight:550; }
+h2.section { margin-top:1.3rem; }
+table + .error { margin-top:.8rem; }
 form.code { display:grid; grid-template-columns:1fr auto; gap:.8rem; align-items:end; }
 @media (max-width:640px) { form.mint { grid-template-columns:1fr; } }
 `;

@@ -111,7 +111,7 @@ function Review(props: { v: DeviceView; code: DeviceCode; review: DeviceReview; 
         <dt>Code expires</dt>
         <dd>in {formatDuration(code.expiresAt - v.now)}</dd>
       </dl>
-      <h2>Scopes</h2>
+      <h2 class="section">Scopes</h2>
       {code.scopes === null && (
         <p class="muted">No scope was named: the token would get everything your roles grant.</p>
       )}
