@@ -14,13 +14,16 @@ import { meHandler } from './http/me.js';
 import { revokeHandler } from './http/revoke.js';
 import { ssoRoutes } from './http/sso.js';
 import { tokenHandler } from './http/token.js';
+import { deviceAuthorizationHandler } from './http/device-authorization.js';
 import { silentLogger, type Logger } from './shared/log.js';
 import { Minter } from './tokens/mint.js';
 import { Exchange } from './exchange/exchange.js';
+import { DeviceFlow } from './exchange/device-flow.js';
 import { compileTrust } from './policy/compile.js';
 import { webCryptoBackend } from './jws/backend.js';
 import { CiVerifier } from './oidc/verify.js';
 import { RateLimits } from './rate-limit/limits.js';
+import { WrongUserCodes } from './rate-limit/user-codes.js';
 import type { AppDeps, AppOptions, BrowserStack } from './deps.js';
 import { inMemoryLimiters } from './rate-limit/fixed-window.js';
 
@@ -33,6 +36,7 @@ export function createApp(options: AppOptions): Hono {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const logger = options.logger ?? silentLogger;
   const cryptoBackend = options.crypto ?? webCryptoBackend;
+  const limiters = options.rateLimiter ?? inMemoryLimiters(clock);
   const core = {
     config: options.config,
     trust: compileTrust(options.config),
@@ -58,7 +62,7 @@ export function createApp(options: AppOptions): Hono {
       crypto: cryptoBackend,
     }),
     rateLimits: options.config.rateLimit
-      ? new RateLimits(options.config.rateLimit, options.rateLimiter ?? inMemoryLimiters(clock))
+      ? new RateLimits(options.config.rateLimit, limiters)
       : undefined,
     browser: composeBrowser({
       config: options.config,
@@ -68,7 +72,14 @@ export function createApp(options: AppOptions): Hono {
       logger,
     }),
   };
-  const deps: AppDeps = { ...core, exchange: new Exchange(core) };
+  const device = new DeviceFlow({
+    config: options.config,
+    store: options.store,
+    clock,
+    // Always on, whatever rate_limit says: see rate-limit/user-codes.ts.
+    wrongCodes: new WrongUserCodes(limiters),
+  });
+  const deps: AppDeps = { ...core, exchange: new Exchange(core), device };
 
   const app = new Hono();
   app.use(requestId());
@@ -80,6 +91,7 @@ export function createApp(options: AppOptions): Hono {
   const token = tokenHandler(deps);
   app.post('/token', token);
   app.post('/oauth/token', token);
+  app.post('/device_authorization', deviceAuthorizationHandler(deps));
   app.post('/introspect', introspectHandler(deps));
   app.post('/revoke', revokeHandler(deps));
   app.get('/me', meHandler(deps));

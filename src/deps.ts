@@ -14,6 +14,7 @@ import type { Store } from './store/types.js';
 import type { KeyRing } from './tokens/keys.js';
 import type { Minter } from './tokens/mint.js';
 import type { Exchange } from './exchange/exchange.js';
+import type { DeviceFlow } from './exchange/device-flow.js';
 
 /*
  * What the core is given and what its routes share, apart from createApp
@@ -53,6 +54,8 @@ export interface AppDeps extends Required<
   rateLimits: RateLimits | undefined;
   /** Every grant runs through it: see src/exchange/exchange.ts. */
   exchange: Exchange;
+  /** The device flow's codes and approvals (its token comes through the exchange). */
+  device: DeviceFlow;
   /** Browser login (SAML and sessions); undefined without sso.saml in the config. */
   browser: BrowserStack | undefined;
 }

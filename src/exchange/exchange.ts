@@ -1,12 +1,12 @@
 import { nowSeconds } from '../shared/clock.js';
-import { BrokerError, isBrokerError } from '../shared/errors.js';
+import { BrokerError, isBrokerError, type ErrorCode } from '../shared/errors.js';
 import { decideScopes } from '../policy/grants.js';
 import type { RateLimits } from '../rate-limit/limits.js';
 import type { AuditEvent, TokenSource } from '../store/types.js';
 import { sha256Hex } from '../shared/crypto.js';
 import type { MintedToken, Minter } from '../tokens/mint.js';
 import { DENIAL_BUDGET, RepeatedDenials, boundDenial } from './denial-audit.js';
-import type { Grant, GrantDeps, GrantInput, Verified } from './grant.js';
+import type { Asked, Grant, GrantDeps, GrantInput, Verified } from './grant.js';
 
 /** Who is asking, for the audit row. */
 export interface RequestInfo {
@@ -22,9 +22,22 @@ export interface ExchangeDeps extends GrantDeps {
 /** What the refusal's audit row can say: whatever was learnt before it. */
 interface Known {
   source: TokenSource;
+  asked: Asked;
   verified?: Verified;
   policy?: string;
 }
+
+/**
+ * Answers that are no refusal worth a row: a rate-limited caller (the flood
+ * the limit stops), and a device polling for a request nobody has decided
+ * yet (every 5 s for up to 10 minutes; a row each would fill the disk while
+ * saying nothing).
+ */
+const NOT_RECORDED: ReadonlySet<ErrorCode> = new Set([
+  'rate_limited',
+  'authorization_pending',
+  'slow_down',
+]);
 
 /**
  * Every token the broker issues comes from here, whatever the grant: a CI
@@ -45,19 +58,21 @@ export class Exchange {
     request: RequestInfo,
   ): Promise<MintedToken> {
     const { deps } = this;
-    const known: Known = { source: grant.source };
+    const known: Known = { source: grant.source, asked: input.asked };
     try {
       const verified = await grant.verify(input, deps);
       known.verified = verified;
+      const asked = verified.asked ?? input.asked;
+      known.asked = asked;
       await deps.rateLimits?.subject(verified.subject);
 
       const entitled = grant.entitle(verified, deps);
       const named = grant.names === 'policies';
       if (named) known.policy = entitled.map((g) => g.source).join(',');
-      const decision = decideScopes(entitled, input.asked);
+      const decision = decideScopes(entitled, asked);
       const policy = decision.sources.join(',');
       if (named) known.policy = policy;
-      const ttl = decideTtl(input.asked.ttlSeconds, deps.config.tokens, decision.maxTtl);
+      const ttl = decideTtl(asked.ttlSeconds, deps.config.tokens, decision.maxTtl);
 
       const outcome = await deps.minter.mint({
         subject: verified.subject,
@@ -84,8 +99,7 @@ export class Exchange {
         );
       throw grant.replayed();
     } catch (e) {
-      // A rate-limited caller is not recorded per request: that is the flood the limit stops.
-      if (isBrokerError(e) && e.status < 500 && e.code !== 'rate_limited') {
+      if (isBrokerError(e) && e.status < 500 && !NOT_RECORDED.has(e.code)) {
         await deps.store.appendAudit(await this.denial(known, input, request, e));
       }
       throw e;
@@ -107,7 +121,7 @@ export class Exchange {
     const tokenSha256 =
       input.subjectToken === undefined ? null : await sha256Hex(input.subjectToken);
     const reason = `${e.code}: ${e.message}`;
-    const { scopes } = input.asked;
+    const { scopes } = known.asked;
     const row: AuditEvent = {
       time,
       event: 'token.denied',
@@ -151,7 +165,7 @@ function detailOf(
 }
 
 /** TTL = min(requested or the default, the granting policies' or roles' cap, the global max). */
-function decideTtl(
+export function decideTtl(
   requested: number | undefined,
   tokens: { defaultTtl: number; maxTtl: number },
   grantMax: number | undefined,

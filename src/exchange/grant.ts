@@ -3,7 +3,7 @@ import type { Config } from '../config/compile.js';
 import type { Trust } from '../policy/compile.js';
 import type { CiVerifier } from '../oidc/verify.js';
 import type { GrantSet } from '../policy/grants.js';
-import type { OneTimeKey, Store, TokenSource } from '../store/types.js';
+import type { OneTime, Store, TokenSource } from '../store/types.js';
 import type { CryptoBackend } from '../jws/backend.js';
 import type { KeyRing } from '../tokens/keys.js';
 import type { BrokerError } from '../shared/errors.js';
@@ -47,8 +47,14 @@ export interface Verified {
   tokenClaims?: Record<string, unknown>;
   /** The token this one narrows: revoking it revokes this one. */
   parentJti?: string;
-  /** Consumed with the issue, once (a CI token's jti). */
-  once?: OneTimeKey;
+  /** Consumed with the issue, once (a CI token's jti, an approved device code). */
+  once?: OneTime;
+  /**
+   * What the proof itself asks for, when it carries its own request (a device
+   * code, approved for given scopes and lifetime): it takes the place of the
+   * request's parameters.
+   */
+  asked?: Asked;
 }
 
 /**

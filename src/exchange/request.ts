@@ -2,6 +2,7 @@ import { BrokerError } from '../shared/errors.js';
 import { parseDuration } from '../protocol/duration.js';
 import { parseScopeParam } from '../protocol/scope.js';
 import {
+  GRANT_DEVICE_CODE,
   GRANT_TOKEN_EXCHANGE,
   TOKEN_TYPE,
   required,
@@ -11,6 +12,7 @@ import {
 import { showText } from '../shared/show.js';
 import type { Asked, Grant, GrantInput } from './grant.js';
 import { ciGrant } from './grants/ci.js';
+import { deviceGrant, type DeviceCodeInput } from './grants/device.js';
 import { narrowGrant } from './grants/narrow.js';
 
 /** An RFC 8693 request, checked for shape; the subject token is verified by its grant. */
@@ -19,42 +21,56 @@ export interface TokenExchangeInput extends GrantInput {
   subjectTokenType: TokenType;
 }
 
+/** A grant with the input read for it; each entry of the registry pairs them. */
+export interface TokenRequest<In extends GrantInput = GrantInput> {
+  grant: Grant<In>;
+  input: In;
+}
+
+const BY_SUBJECT_TOKEN_TYPE = {
+  [TOKEN_TYPE.idToken]: ciGrant,
+  [TOKEN_TYPE.jwt]: ciGrant,
+  [TOKEN_TYPE.accessToken]: narrowGrant,
+} satisfies Record<TokenType, Grant<TokenExchangeInput>>;
+
 /**
- * The grants of the token endpoint, by grant_type, then by the type of the
- * subject token presented. A new grant is one entry here and one module in
- * grants/; the exchange runs them all the same way.
+ * The grants of the token endpoint, by grant_type (and, for a token exchange,
+ * by the type of the subject token presented). A new grant is one entry here
+ * and one module in grants/; the exchange runs them all the same way.
  */
-const TOKEN_ENDPOINT = {
-  [GRANT_TOKEN_EXCHANGE]: {
-    read: readTokenExchange,
-    bySubjectTokenType: {
-      [TOKEN_TYPE.idToken]: ciGrant,
-      [TOKEN_TYPE.jwt]: ciGrant,
-      [TOKEN_TYPE.accessToken]: narrowGrant,
-    } satisfies Record<TokenType, Grant<TokenExchangeInput>>,
+const TOKEN_ENDPOINT: Record<string, (params: Params, audience: string) => TokenRequest> = {
+  [GRANT_TOKEN_EXCHANGE]: (params, audience) => {
+    const input = readTokenExchange(params, audience);
+    return { grant: BY_SUBJECT_TOKEN_TYPE[input.subjectTokenType], input };
   },
-} as const;
+  [GRANT_DEVICE_CODE]: (params) => ({ grant: deviceGrant, input: readDeviceCode(params) }),
+};
 
 /**
  * Which grant a token endpoint request asks for, and its input read from the
  * parameters. A request of the wrong shape is refused here, before any grant
  * runs: it proved nothing and asked for nothing readable, so it is not audited.
  */
-export function readTokenRequest(
-  params: Params,
-  audience: string,
-): { grant: Grant<TokenExchangeInput>; input: TokenExchangeInput } {
+export function readTokenRequest(params: Params, audience: string): TokenRequest {
   const grantType = params.grant_type;
   if (!grantType) throw new BrokerError('invalid_request', 'parameter grant_type is required');
   if (!Object.hasOwn(TOKEN_ENDPOINT, grantType)) {
     throw new BrokerError(
       'unsupported_grant_type',
-      `grant_type ${showText(grantType)} is not supported: use ${GRANT_TOKEN_EXCHANGE}`,
+      `grant_type ${showText(grantType)} is not supported: use ${GRANT_TOKEN_EXCHANGE} (RFC 8693), or ${GRANT_DEVICE_CODE} (RFC 8628) with a device_code from /device_authorization`,
     );
   }
-  const entry = TOKEN_ENDPOINT[grantType as keyof typeof TOKEN_ENDPOINT];
-  const input = entry.read(params, audience);
-  return { grant: entry.bySubjectTokenType[input.subjectTokenType], input };
+  return TOKEN_ENDPOINT[grantType]!(params, audience);
+}
+
+/** RFC 8628 section 3.4: the device code and, if the device sent one at the start, its client_id. */
+function readDeviceCode(params: Params): DeviceCodeInput {
+  return {
+    subjectToken: required(params, 'device_code'),
+    clientId: params.client_id || undefined,
+    // The device asks nothing here: the approved request carries the scopes and lifetime.
+    asked: { scopes: undefined, resource: undefined, ttlSeconds: undefined },
+  };
 }
 
 function readTokenExchange(params: Params, audience: string): TokenExchangeInput {

@@ -1,12 +1,15 @@
 import { Hono } from 'hono';
 import type { AppDeps } from '../deps.js';
 import { nowSeconds } from '../shared/clock.js';
-import { GRANT_TOKEN_EXCHANGE } from '../protocol/oauth.js';
+import { GRANT_DEVICE_CODE, GRANT_TOKEN_EXCHANGE } from '../protocol/oauth.js';
 
 /** RFC 8414 metadata, the JWKS, and the health probes. */
 export function discoveryRoutes(deps: AppDeps): Hono {
   const app = new Hono();
   const { issuer } = deps.config;
+
+  // The device flow needs a person to approve each code, so it is offered only with browser login.
+  const device = deps.browser !== undefined;
 
   app.get('/.well-known/oauth-authorization-server', (c) => {
     c.header('Cache-Control', 'public, max-age=300');
@@ -16,7 +19,10 @@ export function discoveryRoutes(deps: AppDeps): Hono {
       jwks_uri: `${issuer}/jwks`,
       introspection_endpoint: `${issuer}/introspect`,
       revocation_endpoint: `${issuer}/revoke`,
-      grant_types_supported: [GRANT_TOKEN_EXCHANGE],
+      ...(device ? { device_authorization_endpoint: `${issuer}/device_authorization` } : {}),
+      grant_types_supported: device
+        ? [GRANT_TOKEN_EXCHANGE, GRANT_DEVICE_CODE]
+        : [GRANT_TOKEN_EXCHANGE],
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['none'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic'],

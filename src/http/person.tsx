@@ -1,34 +1,27 @@
 import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../shared/clock.js';
-import { BrokerError, isBrokerError } from '../shared/errors.js';
+import { isBrokerError } from '../shared/errors.js';
 import { personGrant } from '../exchange/grants/person.js';
 import { readAsked } from '../exchange/request.js';
 import { revokeByOwner } from '../exchange/revoke.js';
-import { matchRoles, type CompiledRole } from '../policy/roles.js';
-import { csrfMatches, type Session } from '../sessions/sessions.js';
-import { htmlResponse, printable } from './html.js';
-import { renderPage } from './pages/layout.js';
+import type { CompiledRole } from '../policy/roles.js';
+import type { Session } from '../sessions/sessions.js';
+import { printable } from './html.js';
 import { PersonPage, type PersonView } from './pages/person.js';
-import { readParams } from './params.js';
 import { requestInfo } from './respond.js';
-import { page, readSession, requireSession, type SsoContext } from './browser.js';
+import {
+  formSession,
+  page,
+  personalPage,
+  readSession,
+  rolesOf,
+  type SsoContext,
+} from './browser.js';
 
 /** The person's page (GET /), its mint form (POST /tokens) and revoke buttons. */
 export function personRoutes(ctx: SsoContext): Hono {
   const { deps } = ctx;
   const app = new Hono();
-
-  /** Roles are matched again on every request, so a config change applies at once. */
-  function rolesOf(session: Session) {
-    const roles = matchRoles(deps.trust.roles, session.data.identity.claims);
-    if (roles.length === 0) {
-      throw new BrokerError(
-        'no_access',
-        'no role of this broker (sso.roles) includes you any more: ask your administrator for access',
-      );
-    }
-    return roles;
-  }
 
   async function render(
     c: Context,
@@ -40,7 +33,6 @@ export function personRoutes(ctx: SsoContext): Hono {
     const now = nowSeconds(deps.clock);
     const { maxTtl, defaultTtl } = deps.config.tokens;
     const caps = roles.map((r) => r.maxTtl ?? maxTtl);
-    const idp = await ctx.sp.idpSettings();
     const view: PersonView = {
       email: session.data.identity.email,
       name: session.data.identity.name,
@@ -53,23 +45,7 @@ export function personRoutes(ctx: SsoContext): Hono {
       now,
       ...extra,
     };
-    return htmlResponse(c, renderPage(<PersonPage {...view} />), status, {
-      formTargets: idp.sloUrl ? [new URL(idp.sloUrl).origin] : [],
-    });
-  }
-
-  async function formSession(
-    c: Context,
-  ): Promise<{ session: Session; params: Record<string, string> }> {
-    const params = await readParams(c);
-    const session = await requireSession(ctx, c);
-    if (!csrfMatches(session, params.csrf)) {
-      throw new BrokerError(
-        'csrf_failed',
-        'this form did not come from your page (missing or stale CSRF field): reload the page and try again',
-      );
-    }
-    return { session, params };
+    return personalPage(ctx, c, <PersonPage {...view} />, status);
   }
 
   app.get(
@@ -77,16 +53,16 @@ export function personRoutes(ctx: SsoContext): Hono {
     page(async (c) => {
       const session = await readSession(ctx, c);
       if (!session) return c.redirect('/saml/login?return_to=%2F', 302);
-      return render(c, session, rolesOf(session), {}, 200);
+      return render(c, session, rolesOf(ctx, session), {}, 200);
     }),
   );
 
   app.post(
     '/tokens',
     page(async (c) => {
-      const { session, params } = await formSession(c);
+      const { session, params } = await formSession(ctx, c);
       const form = { scope: printable(params.scope ?? ''), ttl: printable(params.ttl ?? '') };
-      const roles = rolesOf(session);
+      const roles = rolesOf(ctx, session);
       try {
         // A form it cannot read (scope syntax, ttl) is shown like a refusal, not recorded as one.
         const asked = readAsked(params);
@@ -107,7 +83,7 @@ export function personRoutes(ctx: SsoContext): Hono {
   app.post(
     '/tokens/:jti/revoke',
     page(async (c) => {
-      const { session } = await formSession(c);
+      const { session } = await formSession(ctx, c);
       await revokeByOwner(session.subject, c.req.param('jti') ?? '', requestInfo(c, deps), deps);
       return c.redirect('/', 303);
     }),

@@ -2,12 +2,14 @@ import { Hono } from 'hono';
 import type { AppDeps } from '../deps.js';
 import { BrokerError } from '../shared/errors.js';
 import { page } from './browser.js';
+import { deviceRoutes } from './device.js';
 import { assetRoutes } from './pages/assets.js';
 import { personRoutes } from './person.js';
 import { samlRoutes } from './saml.js';
 
 /**
- * Browser SSO: /saml/*, the person's page (/, /tokens) and its static files,
+ * Browser SSO: /saml/*, the person's page (/, /tokens), the device flow's
+ * approval page (/device) and their static files,
  * on the browser stack createApp composed (deps.browser). Without `sso.saml`
  * in the config these routes answer with a page that says so.
  */
@@ -21,11 +23,14 @@ export function ssoRoutes(deps: AppDeps): Hono {
         'browser login is not configured on this broker: add sso.saml to its config (see Browser SSO in the README)',
       );
     });
-    for (const path of ['/', '/saml/*', '/tokens', '/tokens/*']) app.all(path, off);
+    for (const path of ['/', '/saml/*', '/tokens', '/tokens/*', '/device', '/device/*']) {
+      app.all(path, off);
+    }
     return app;
   }
   const ctx = { deps, ...deps.browser };
   app.route('/', samlRoutes(ctx));
   app.route('/', personRoutes(ctx));
+  app.route('/', deviceRoutes(ctx));
   return app;
 }

@@ -6,6 +6,7 @@ import { BrokerError } from '../shared/errors.js';
  */
 
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** RFC 8628 section 3.4. */
 export const GRANT_DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export const TOKEN_TYPE = {

@@ -19,8 +19,8 @@ export interface WindowCount {
   msBeforeReset: number;
 }
 
-/** The three things limited; a shared limiter keeps them apart by this name. */
-export type LimitKind = 'client' | 'subject' | 'failed-auth';
+/** The things limited; a shared limiter keeps them apart by this name. */
+export type LimitKind = 'client' | 'subject' | 'failed-auth' | 'user-code';
 
 /** Makes the limiter for one kind of key, with that kind's window. */
 export type RateLimiterFactory = (kind: LimitKind, windowSeconds: number) => RateLimiter;

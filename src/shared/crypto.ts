@@ -56,6 +56,24 @@ export function randomId(bytes = 16): string {
 }
 
 /**
+ * `length` characters drawn uniformly from `alphabet` (at most 256 of them).
+ * A byte is used only below the largest multiple of the alphabet's size that
+ * fits in a byte, so no character comes up more often than another.
+ */
+export function randomString(alphabet: string, length: number): string {
+  const n = alphabet.length;
+  if (n < 2 || n > 256) throw new Error(`an alphabet of ${n} characters cannot be drawn from`);
+  const below = 256 - (256 % n);
+  let s = '';
+  while (s.length < length) {
+    for (const b of randomBytes(length - s.length)) {
+      if (b < below) s += alphabet[b % n]!;
+    }
+  }
+  return s;
+}
+
+/**
  * Compares two strings in time that depends only on their lengths. Callers
  * compare fixed-length digests, so the length leaks nothing.
  */

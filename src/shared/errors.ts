@@ -24,6 +24,11 @@ export const ERROR_CODES = {
   unknown_issuer: { status: 400, oauth: 'invalid_grant' },
   audience_not_accepted: { status: 400, oauth: 'invalid_grant' },
   no_policy_matched: { status: 400, oauth: 'invalid_grant' },
+  // The device flow's token request (RFC 8628 section 3.5)
+  authorization_pending: { status: 400, oauth: 'authorization_pending' },
+  slow_down: { status: 400, oauth: 'slow_down' },
+  access_denied: { status: 400, oauth: 'access_denied' },
+  expired_token: { status: 400, oauth: 'expired_token' },
   // Scopes and lifetimes
   invalid_scope: { status: 400, oauth: 'invalid_scope' },
   invalid_target: { status: 400, oauth: 'invalid_target' },

@@ -21,11 +21,12 @@ export interface Store {
 
   /**
    * Writes the token row and its audit row in one transaction, or nothing:
-   * `replayed` when `once` (a CI token's jti) was already used, `parent_revoked`
+   * `replayed` when `once` (a CI token's jti) was already used, or names a
+   * device code that is no longer approved and live, `parent_revoked`
    * when the token narrows one that is revoked (or gone) by now, checked in the
    * same transaction so a revocation racing the exchange cannot be missed.
    */
-  recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTimeKey): Promise<IssueOutcome>;
+  recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTime): Promise<IssueOutcome>;
   getToken(jti: string): Promise<IssuedToken | undefined>;
   /**
    * Revokes a token and every token narrowed from it; returns the jtis revoked
@@ -49,6 +50,33 @@ export interface Store {
    */
   claimOnce(key: string, expiresAt: number): Promise<boolean>;
 
+  /**
+   * Device authorization requests (RFC 8628). Only the SHA-256 of a device
+   * code is stored. False when a live request holds the same user code (the
+   * caller draws another); an expired one holding it is replaced.
+   */
+  createDeviceCode(code: NewDeviceCode): Promise<boolean>;
+  /** The request a (normalized) user code names, whatever its state. */
+  getDeviceCodeByUserCode(userCode: string): Promise<DeviceCode | undefined>;
+  /**
+   * Approves or denies a pending, live request, with its audit row in the
+   * same transaction; false (and no row) when it was no longer pending or had
+   * expired by `decision.at`.
+   */
+  decideDeviceCode(
+    deviceCodeSha256: string,
+    decision: DeviceDecision,
+    audit: AuditEvent,
+  ): Promise<boolean>;
+  /**
+   * A device's poll at the token endpoint: the request as it stands, and
+   * whether this poll came sooner than its interval after the previous one.
+   * A pending request records the poll, and a poll that came too soon adds
+   * 5 s to its interval (RFC 8628 section 3.5), in one transaction, so
+   * concurrent polls agree. Undefined for an unknown device code.
+   */
+  pollDeviceCode(deviceCodeSha256: string, now: number): Promise<DevicePoll | undefined>;
+
   /** Sessions of the person's page. Only the SHA-256 of a session id is ever stored. */
   createSession(session: StoredSession): Promise<void>;
   getSession(idSha256: string): Promise<StoredSession | undefined>;
@@ -58,8 +86,8 @@ export interface Store {
   deleteSubjectSessions(subject: string): Promise<number>;
 
   /**
-   * Removes expired replay guards, expired tokens and sessions, and audit rows
-   * past retention.
+   * Removes expired replay guards, expired tokens, sessions and device codes,
+   * and audit rows past retention.
    */
   prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts>;
 }
@@ -70,6 +98,16 @@ export interface OneTimeKey {
   key: string;
   expiresAt: number;
 }
+
+/** An approved device code, redeemed by the issue it is recorded with (at most once). */
+export interface RedeemedDeviceCode {
+  deviceCodeSha256: string;
+  /** The redemption's time: a code that has expired by then is not redeemed. */
+  at: number;
+}
+
+/** What an issue consumes, in its own transaction, so that it happens at most once. */
+export type OneTime = OneTimeKey | RedeemedDeviceCode;
 
 export interface NewKey {
   kid: string;
@@ -87,9 +125,10 @@ export interface StoredKey extends NewKey {
 
 /**
  * Which grant issued a token: a CI token exchanged, a broker token narrowed,
- * a person's page. Each grant of src/exchange names its own.
+ * a person's page, a device the person approved (RFC 8628). Each grant of
+ * src/exchange names its own.
  */
-export type TokenSource = 'ci' | 'exchange' | 'web';
+export type TokenSource = 'ci' | 'exchange' | 'web' | 'device';
 
 export interface IssuedToken {
   jti: string;
@@ -152,5 +191,62 @@ export interface PruneCounts {
   replayGuards: number;
   tokens: number;
   sessions: number;
+  deviceCodes: number;
   auditEvents: number;
+}
+
+/**
+ * `pending` until a person decides; `approved` until the device redeems it
+ * for its one token (`redeemed`); `denied` for good. Any of them expires.
+ */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed';
+
+/** A device authorization request as it is made (RFC 8628 section 3.1). */
+export interface NewDeviceCode {
+  deviceCodeSha256: string;
+  /** Normalized: upper case, no dash. */
+  userCode: string;
+  /** The scopes asked; null when none were: everything the approver's roles grant. */
+  scopes: string[] | null;
+  /** The lifetime asked, seconds; null for the default. */
+  ttlSeconds: number | null;
+  /** The client_id the device sent, if any; its token request must send the same. */
+  clientId: string | null;
+  /** Who asked, as the approval page shows it: all of it is the requester's own text. */
+  clientAddress: string | null;
+  userAgent: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** Seconds the device must wait between polls. */
+  interval: number;
+}
+
+export interface DeviceCode extends NewDeviceCode {
+  status: DeviceCodeStatus;
+  lastPollAt: number | null;
+  /** The person who approved or denied it. */
+  subject: string | null;
+  /** The scopes approved: what the token carries if the roles still grant them at redemption. */
+  approvedScopes: string[] | null;
+  /** The approver's IdP claims: roles are matched on them again at redemption. */
+  approverClaims: Record<string, string[]> | null;
+  decidedAt: number | null;
+  /** The token it was redeemed for. */
+  jti: string | null;
+}
+
+export type DeviceDecision =
+  | {
+      status: 'approved';
+      subject: string;
+      approvedScopes: string[];
+      approverClaims: Record<string, string[]>;
+      at: number;
+    }
+  | { status: 'denied'; subject: string; at: number };
+
+export interface DevicePoll {
+  code: DeviceCode;
+  /** This poll came sooner than the interval after the previous one (the interval has grown). */
+  tooFast: boolean;
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../shared/clock.js';
 import { nowSeconds } from '../shared/clock.js';
 import { BrokerError } from '../shared/errors.js';
-import type { AuditEvent, IssuedToken, OneTimeKey, Store, TokenSource } from '../store/types.js';
+import type { AuditEvent, IssuedToken, OneTime, Store, TokenSource } from '../store/types.js';
 import { checkScopes } from '../protocol/scope.js';
 import { randomId } from '../shared/crypto.js';
 import { MAX_TOKEN_BYTES } from './verify.js';
@@ -19,9 +19,10 @@ export interface MintRequest {
   claims?: Record<string, unknown> | undefined;
   /**
    * A one-time value to consume with the issue, atomically (a CI token's
-   * jti): if it was already used, nothing is issued and the outcome says so.
+   * jti, an approved device code): if it was already used, nothing is issued
+   * and the outcome says so.
    */
-  once?: OneTimeKey | undefined;
+  once?: OneTime | undefined;
   /** Fields of the audit row that the caller knows (policy, client address...). */
   audit: Omit<
     AuditEvent,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Hono } from 'hono';
-import { createApp } from '../../src/app.js';
+import { createApp, type AppOptions } from '../../src/app.js';
 import type { CryptoBackend } from '../../src/jws/backend.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { Config } from '../../src/config/compile.js';
@@ -70,6 +70,8 @@ export async function startBroker(
     crypto?: CryptoBackend;
     /** Counts for rate_limit: the app's in-memory windows on `clock` unless a test shares one. */
     rateLimiter?: RateLimiterFactory;
+    /** The caller's address as a runtime would report it; none (null) unless a test says. */
+    clientAddress?: AppOptions['clientAddress'];
   } = {},
 ): Promise<TestBroker> {
   const { dir, cleanup } = options.dir ? { dir: options.dir, cleanup: () => {} } : tempDir();
@@ -88,6 +90,7 @@ export async function startBroker(
     logger: options.logger,
     crypto: options.crypto,
     rateLimiter: options.rateLimiter,
+    clientAddress: options.clientAddress,
   });
   const minter = new Minter({
     store,

@@ -1,3 +1,4 @@
+import type { AppOptions } from '../../src/app.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { form, startBroker, testConfig, type TestBroker } from './broker.js';
 import { TestIdp, readAuthnRequest, type ResponseOptions } from './saml-idp.js';
@@ -44,6 +45,8 @@ export async function startSamlBroker(
     clock?: ManualClock;
     /** Other top-level config keys, e.g. rate_limit. */
     config?: Record<string, unknown>;
+    /** The caller's address as a runtime would report it (see startBroker). */
+    clientAddress?: AppOptions['clientAddress'];
   } = {},
 ): Promise<SamlTestBroker> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12, 0, 0));
@@ -60,7 +63,7 @@ export async function startSamlBroker(
     },
     ...options.config,
   });
-  const broker = await startBroker({ config, clock });
+  const broker = await startBroker({ config, clock, clientAddress: options.clientAddress });
   const t: SamlTestBroker = {
     broker,
     idp,

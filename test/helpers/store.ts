@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { SqliteStore } from '../../src/node/sqlite/store.js';
-import type { AuditEvent, IssuedToken } from '../../src/store/types.js';
+import type { AuditEvent, IssuedToken, NewDeviceCode } from '../../src/store/types.js';
 import { tempDir } from './broker.js';
 
 /**
@@ -49,5 +49,20 @@ export const tokenRow = (jti: string, extra: Partial<IssuedToken> = {}): IssuedT
   expiresAt: 5000,
   revokedAt: null,
   tokenSha256: `sha-${jti}`,
+  ...extra,
+});
+
+/** A device authorization request as /device_authorization stores it, made at t=1000. */
+export const deviceRow = (sha: string, extra: Partial<NewDeviceCode> = {}): NewDeviceCode => ({
+  deviceCodeSha256: sha,
+  userCode: 'BCDFGHJK',
+  scopes: ['read:models/acme/m'],
+  ttlSeconds: null,
+  clientId: null,
+  clientAddress: '192.0.2.1',
+  userAgent: 'test-cli/1.0',
+  createdAt: 1000,
+  expiresAt: 1600,
+  interval: 5,
   ...extra,
 });

@@ -43,6 +43,13 @@ th { color:var(--muted); font-weight:550; font-size:.85rem; }
 td form { margin:0; }
 .muted { color:var(--muted); }
 .center { max-width:36rem; }
+.usercode { font-family:ui-monospace,Menlo,Consolas,monospace; font-size:1.8rem; letter-spacing:.12em; margin:.4rem 0 1rem; }
+.actions { display:flex; gap:.8rem; margin-top:1rem; }
+.actions form { margin:0; }
+.refused { color:#a12828; font-weight:550; }
+h2.section { margin-top:1.3rem; }
+table + .error { margin-top:.8rem; }
+form.code { display:grid; grid-template-columns:1fr auto; gap:.8rem; align-items:end; }
 @media (max-width:640px) { form.mint { grid-template-columns:1fr; } }
 `;
 

@@ -1,13 +1,21 @@
 import type Database from 'better-sqlite3';
 import type {
   AuditFilter,
+  DeviceCode,
   IssuedToken,
   StoredAuditEvent,
   StoredKey,
   Store,
   StoredSession,
 } from '../../store/types.js';
-import { auditFromRow, keyFromRow, sessionFromRow, tokenFromRow, type Row } from './rows.js';
+import {
+  auditFromRow,
+  deviceCodeFromRow,
+  keyFromRow,
+  sessionFromRow,
+  tokenFromRow,
+  type Row,
+} from './rows.js';
 
 /**
  * The read side of SqliteStore: the main thread's connection, which runs
@@ -25,6 +33,7 @@ export class SqliteReader {
       ),
       getToken: db.prepare('SELECT * FROM issued_tokens WHERE jti = ?'),
       getSession: db.prepare('SELECT * FROM sessions WHERE id_sha256 = ?'),
+      deviceByUserCode: db.prepare('SELECT * FROM device_codes WHERE user_code = ?'),
     };
   }
 
@@ -78,6 +87,11 @@ export class SqliteReader {
   getSession(idSha256: string): StoredSession | undefined {
     const r = this.stmts.getSession.get(idSha256) as Row | undefined;
     return r && sessionFromRow(r);
+  }
+
+  getDeviceCodeByUserCode(userCode: string): DeviceCode | undefined {
+    const r = this.stmts.deviceByUserCode.get(userCode) as Row | undefined;
+    return r && deviceCodeFromRow(r);
   }
 
   /** The connection answers: cheap enough to ask on every readiness check. */

@@ -1,4 +1,10 @@
-import type { IssuedToken, StoredAuditEvent, StoredKey, StoredSession } from '../../store/types.js';
+import type {
+  DeviceCode,
+  IssuedToken,
+  StoredAuditEvent,
+  StoredKey,
+  StoredSession,
+} from '../../store/types.js';
 
 /** SQLite rows as the Store interface returns them: JSON columns parsed, NULLs as null. */
 export type Row = Record<string, unknown>;
@@ -52,4 +58,27 @@ export const sessionFromRow = (r: Row): StoredSession => ({
   createdAt: r.created_at as number,
   lastSeenAt: r.last_seen_at as number,
   expiresAt: r.expires_at as number,
+});
+
+const json = <T>(v: unknown): T | null =>
+  v === null || v === undefined ? null : JSON.parse(v as string);
+
+export const deviceCodeFromRow = (r: Row): DeviceCode => ({
+  deviceCodeSha256: r.device_code_sha256 as string,
+  userCode: r.user_code as string,
+  scopes: json<string[]>(r.scopes),
+  ttlSeconds: (r.ttl as number | null) ?? null,
+  clientId: (r.client_id as string | null) ?? null,
+  clientAddress: (r.client_address as string | null) ?? null,
+  userAgent: (r.user_agent as string | null) ?? null,
+  createdAt: r.created_at as number,
+  expiresAt: r.expires_at as number,
+  interval: r.poll_interval as number,
+  lastPollAt: (r.last_poll_at as number | null) ?? null,
+  status: r.status as DeviceCode['status'],
+  subject: (r.subject as string | null) ?? null,
+  approvedScopes: json<string[]>(r.approved_scopes),
+  approverClaims: json<Record<string, string[]>>(r.approver_claims),
+  decidedAt: (r.decided_at as number | null) ?? null,
+  jti: (r.jti as string | null) ?? null,
 });

@@ -4,10 +4,14 @@ import { systemClock, type Clock } from '../../shared/clock.js';
 import type {
   AuditEvent,
   AuditFilter,
+  DeviceCode,
+  DeviceDecision,
+  DevicePoll,
   IssuedToken,
   IssueOutcome,
+  NewDeviceCode,
   NewKey,
-  OneTimeKey,
+  OneTime,
   PruneCounts,
   Store,
   StoredAuditEvent,
@@ -19,6 +23,7 @@ import { storeError } from './health.js';
 import { openDatabase, type OpenOptions } from './open.js';
 import { Readiness } from './readiness.js';
 import { SqliteReader } from './reader.js';
+import { deviceCodeFromRow } from './rows.js';
 
 /**
  * The SQLite store (Node). WAL with synchronous=FULL: a token is returned only
@@ -92,11 +97,7 @@ export class SqliteStore implements Store {
     return this.writes.write('pruneKeys', now);
   }
 
-  async recordIssue(
-    token: IssuedToken,
-    audit: AuditEvent,
-    once?: OneTimeKey,
-  ): Promise<IssueOutcome> {
+  async recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTime): Promise<IssueOutcome> {
     return this.writes.write('recordIssue', token, audit, once);
   }
 
@@ -126,6 +127,27 @@ export class SqliteStore implements Store {
 
   async claimOnce(key: string, expiresAt: number): Promise<boolean> {
     return this.writes.write('claimOnce', key, expiresAt);
+  }
+
+  async createDeviceCode(code: NewDeviceCode): Promise<boolean> {
+    return this.writes.write('createDeviceCode', code);
+  }
+
+  async getDeviceCodeByUserCode(userCode: string): Promise<DeviceCode | undefined> {
+    return this.reader.getDeviceCodeByUserCode(userCode);
+  }
+
+  async decideDeviceCode(
+    deviceCodeSha256: string,
+    decision: DeviceDecision,
+    audit: AuditEvent,
+  ): Promise<boolean> {
+    return this.writes.write('decideDeviceCode', deviceCodeSha256, decision, audit);
+  }
+
+  async pollDeviceCode(deviceCodeSha256: string, now: number): Promise<DevicePoll | undefined> {
+    const polled = await this.writes.write('pollDeviceCode', deviceCodeSha256, now);
+    return polled && { code: deviceCodeFromRow(polled.row), tooFast: polled.tooFast };
   }
 
   async createSession(session: StoredSession): Promise<void> {

@@ -2,10 +2,12 @@
 import type Database from 'better-sqlite3';
 import type {
   AuditEvent,
+  DeviceDecision,
   IssuedToken,
   IssueOutcome,
+  NewDeviceCode,
   NewKey,
-  OneTimeKey,
+  OneTime,
   PruneCounts,
   StoredSession,
 } from '../../store/types.js';
@@ -14,11 +16,18 @@ import type {
 export interface WriteOps {
   addKey(key: NewKey, retireCurrentAt?: number): void;
   pruneKeys(now: number): string[];
-  recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTimeKey): IssueOutcome;
+  recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTime): IssueOutcome;
   revokeToken(jti: string, at: number, audit: AuditEvent): string[];
   revokeSubject(subject: string, at: number, audit: AuditEvent): string[];
   appendAudit(event: AuditEvent): void;
   claimOnce(key: string, expiresAt: number): boolean;
+  createDeviceCode(code: NewDeviceCode): boolean;
+  decideDeviceCode(deviceCodeSha256: string, decision: DeviceDecision, audit: AuditEvent): boolean;
+  /** The row as SQLite returns it (the store maps it), after the poll was recorded. */
+  pollDeviceCode(
+    deviceCodeSha256: string,
+    now: number,
+  ): { row: Record<string, unknown>; tooFast: boolean } | undefined;
   createSession(session: StoredSession): void;
   touchSession(idSha256: string, lastSeenAt: number): void;
   deleteSession(idSha256: string): void;

@@ -81,6 +81,29 @@ export function createWriter(db) {
     pruneTokens: db.prepare('DELETE FROM issued_tokens WHERE expires_at <= ?'),
     pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     pruneAudit: db.prepare('DELETE FROM audit_events WHERE time < ?'),
+    pruneDeviceCodes: db.prepare('DELETE FROM device_codes WHERE expires_at <= ?'),
+    // An expired request gives its user code up to a new one (prune may not have run yet).
+    freeUserCode: db.prepare('DELETE FROM device_codes WHERE user_code = ? AND expires_at <= ?'),
+    insertDeviceCode: db.prepare(
+      `INSERT INTO device_codes (device_code_sha256, user_code, scopes, ttl, client_id,
+         client_address, user_agent, created_at, expires_at, poll_interval, status)
+       VALUES (@deviceCodeSha256, @userCode, @scopes, @ttlSeconds, @clientId,
+         @clientAddress, @userAgent, @createdAt, @expiresAt, @interval, 'pending')
+       ON CONFLICT DO NOTHING`,
+    ),
+    decideDeviceCode: db.prepare(
+      `UPDATE device_codes SET status = @status, subject = @subject,
+         approved_scopes = @approvedScopes, approver_claims = @approverClaims, decided_at = @at
+       WHERE device_code_sha256 = @deviceCodeSha256 AND status = 'pending' AND expires_at > @at`,
+    ),
+    deviceCode: db.prepare('SELECT * FROM device_codes WHERE device_code_sha256 = ?'),
+    notePoll: db.prepare(
+      'UPDATE device_codes SET last_poll_at = ?, poll_interval = ? WHERE device_code_sha256 = ?',
+    ),
+    redeemDeviceCode: db.prepare(
+      `UPDATE device_codes SET status = 'redeemed', jti = ?
+       WHERE device_code_sha256 = ? AND status = 'approved' AND expires_at > ?`,
+    ),
     probe: db.prepare(
       `INSERT INTO readiness_probe (id, checked_at) VALUES (1, ?)
        ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
@@ -129,7 +152,12 @@ export function createWriter(db) {
         const parent = s.parentRevokedAt.get(token.parentJti);
         if (!parent || parent.revoked_at !== null) return 'parent_revoked';
       }
-      if (once && s.claim.run(once.key, once.expiresAt).changes !== 1) return 'replayed';
+      if (once && 'deviceCodeSha256' in once) {
+        // Marked redeemed in the token's own transaction: of two concurrent
+        // redemptions, the second finds it no longer approved and issues nothing.
+        const redeemed = s.redeemDeviceCode.run(token.jti, once.deviceCodeSha256, once.at);
+        if (redeemed.changes !== 1) return 'replayed';
+      } else if (once && s.claim.run(once.key, once.expiresAt).changes !== 1) return 'replayed';
       s.insertToken.run({ ...token, scopes: JSON.stringify(token.scopes) });
       insertAudit(audit);
       return 'issued';
@@ -149,6 +177,35 @@ export function createWriter(db) {
     },
     claimOnce(key, expiresAt) {
       return s.claim.run(key, expiresAt).changes === 1;
+    },
+    createDeviceCode(code) {
+      s.freeUserCode.run(code.userCode, code.createdAt);
+      const row = { ...code, scopes: code.scopes && JSON.stringify(code.scopes) };
+      return s.insertDeviceCode.run(row).changes === 1;
+    },
+    decideDeviceCode(deviceCodeSha256, decision, audit) {
+      const approved = decision.status === 'approved';
+      const changed = s.decideDeviceCode.run({
+        deviceCodeSha256,
+        status: decision.status,
+        subject: decision.subject,
+        approvedScopes: approved ? JSON.stringify(decision.approvedScopes) : null,
+        approverClaims: approved ? JSON.stringify(decision.approverClaims) : null,
+        at: decision.at,
+      }).changes;
+      if (changed !== 1) return false;
+      insertAudit(audit);
+      return true;
+    },
+    pollDeviceCode(deviceCodeSha256, now) {
+      const row = s.deviceCode.get(deviceCodeSha256);
+      if (!row) return undefined;
+      if (row.status !== 'pending') return { row, tooFast: false };
+      const tooFast = row.last_poll_at !== null && now - row.last_poll_at < row.poll_interval;
+      // RFC 8628 section 3.5: a slow_down adds 5 s for this and every later poll.
+      const interval = row.poll_interval + (tooFast ? 5 : 0);
+      s.notePoll.run(now, interval, deviceCodeSha256);
+      return { row: { ...row, last_poll_at: now, poll_interval: interval }, tooFast };
     },
     createSession(session) {
       s.insertSession.run({ ...session, data: JSON.stringify(session.data) });
@@ -174,6 +231,7 @@ export function createWriter(db) {
         replayGuards: s.pruneReplay.run(now).changes,
         tokens: s.pruneTokens.run(now).changes,
         sessions: s.pruneSessions.run(now).changes,
+        deviceCodes: s.pruneDeviceCodes.run(now).changes,
         auditEvents: s.pruneAudit.run(now - auditRetentionSeconds).changes,
       };
     },

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../src/node/sqlite/store.js';
 import { EXCHANGE, form, mintFor, startBroker, type TestBroker } from '../../helpers/broker.js';
+import { deviceRow } from '../../helpers/store.js';
 
 let broker: TestBroker;
 afterEach(() => broker.cleanup());
@@ -81,14 +82,21 @@ describe('durability', () => {
     );
   });
 
-  it('prunes expired replay guards, tokens and old audit rows', async () => {
+  it('prunes expired replay guards, tokens, device codes and old audit rows', async () => {
     broker = await startBroker();
     const now = Math.floor(broker.clock.now() / 1000);
     expect(await broker.store.claimOnce('jti-1', now + 10)).toBe(true);
     expect(await broker.store.claimOnce('jti-1', now + 10)).toBe(false);
     await mintFor(broker, ['read:models/x/y'], 60);
+    await broker.store.createDeviceCode(deviceRow('d1', { createdAt: now, expiresAt: now + 60 }));
     const counts = await broker.store.prune(now + 100, 50);
-    expect(counts).toEqual({ replayGuards: 1, tokens: 1, sessions: 0, auditEvents: 1 });
+    expect(counts).toEqual({
+      replayGuards: 1,
+      tokens: 1,
+      sessions: 0,
+      deviceCodes: 1,
+      auditEvents: 1,
+    });
     expect(await broker.store.claimOnce('jti-1', now + 200)).toBe(true);
   });
 });

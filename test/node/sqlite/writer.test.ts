@@ -7,7 +7,12 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../src/node/sqlite/store.js';
-import { auditRow as audit, storeFiles, tokenRow as token } from '../../helpers/store.js';
+import {
+  auditRow as audit,
+  deviceRow,
+  storeFiles,
+  tokenRow as token,
+} from '../../helpers/store.js';
 
 // Every write goes to the writer thread, reads stay on `store.db`: these tests
 // use real database files and look at them through the main connection and
@@ -149,12 +154,25 @@ describe('SQLite writer thread', () => {
     expect(await store.getSession('s1')).toBeUndefined();
     await store.createSession({ ...session, idSha256: 's2' });
     expect(await store.deleteSubjectSessions('user:alice@example.com')).toBe(1);
+    expect(await store.createDeviceCode(deviceRow('d1'))).toBe(true);
+    expect(await store.pollDeviceCode('d1', 1001)).toMatchObject({ tooFast: false });
+    const approval = { subject: 'user:a@example.com', approvedScopes: ['read:x/y'], at: 1002 };
+    expect(
+      await store.decideDeviceCode(
+        'd1',
+        { status: 'approved', ...approval, approverClaims: {} },
+        audit('device.approved'),
+      ),
+    ).toBe(true);
+    const redeem = { deviceCodeSha256: 'd1', at: 1003 };
+    expect(await store.recordIssue(token('dv'), audit('token.issued'), redeem)).toBe('issued');
     expect(await store.pruneKeys(10_000)).toEqual(['k1']);
     expect(await store.prune(10_000, 0)).toEqual({
       replayGuards: 2,
-      tokens: 3,
+      tokens: 4,
       sessions: 0,
-      auditEvents: 6,
+      deviceCodes: 1,
+      auditEvents: 8,
     });
     expect(changes()).toBe(before);
   });

@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { form, startBroker, type TestBroker } from '../helpers/broker.js';
+import { authorize, inProcess } from '../helpers/device.js';
+import { startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
+
+// POST /device_authorization (RFC 8628 section 3.1) and the RFC 8414 metadata that names it.
+
+let t: SamlTestBroker | undefined;
+let plain: TestBroker | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  await plain?.cleanup();
+  t = plain = undefined;
+});
+
+const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
+
+describe('POST /device_authorization', () => {
+  it('answers a device code, a user code and where to enter it, never cached', async () => {
+    t = await startSamlBroker();
+    const res = await t.broker.app.request('/device_authorization', form({ scope: 'read:**' }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toEqual({
+      device_code: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      user_code: expect.stringMatching(USER_CODE),
+      verification_uri: 'https://broker.test/device',
+      verification_uri_complete: `https://broker.test/device?user_code=${body.user_code}`,
+      expires_in: 600,
+      interval: 5,
+    });
+  });
+
+  it('accepts JSON like the token endpoint, and draws a different code each time', async () => {
+    t = await startSamlBroker();
+    const codes = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const res = await t.broker.app.request('/device_authorization', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ scope: 'read:**', ttl: 600 }),
+      });
+      expect(res.status).toBe(200);
+      codes.add(((await res.json()) as { user_code: string }).user_code);
+    }
+    expect(codes.size).toBe(20);
+  });
+
+  it('stores the device code only as its SHA-256', async () => {
+    t = await startSamlBroker();
+    const { device_code } = await authorize(inProcess(t));
+    await t.broker.close();
+    const db = new Database(t.broker.dbPath, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT * FROM device_codes').all() as Array<Record<string, unknown>>;
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.device_code_sha256).toBe(
+        createHash('sha256').update(device_code).digest('hex'),
+      );
+      expect(JSON.stringify(rows)).not.toContain(device_code);
+    } finally {
+      db.close();
+    }
+  });
+
+  it.each([
+    ['a malformed scope', { scope: 'read models' }, 'invalid_scope', /"read" is not a scope/],
+    ['a ttl that is no lifetime', { ttl: 'forever' }, 'invalid_request', /ttl "forever"/],
+    [
+      'a client_id with a space',
+      { client_id: 'my cli' },
+      'invalid_request',
+      /client_id "my cli" is not a client id/,
+    ],
+    [
+      'a client_id of 129 characters',
+      { client_id: 'c'.repeat(129) },
+      'invalid_request',
+      /send 1 to 128 printable ASCII/,
+    ],
+    ['a resource', { resource: 'acme/bert' }, 'invalid_request', /resource is not supported/],
+  ])(
+    'refuses %s with a 400 that says what to send, and stores nothing',
+    async (_n, params, error, description) => {
+      t = await startSamlBroker();
+      const res = await t.broker.app.request('/device_authorization', form(params));
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as Record<string, string>;
+      expect(body.error).toBe(error);
+      expect(body.error_description).toMatch(description);
+      expect(
+        (t.broker.store.db.prepare('SELECT count(*) AS n FROM device_codes').get() as { n: number })
+          .n,
+      ).toBe(0);
+    },
+  );
+
+  it('is limited per client address, as /token is', async () => {
+    t = await startSamlBroker({ config: { rate_limit: { per_client: '2/1m' } } });
+    const ask = () => t!.broker.app.request('/device_authorization', form({ scope: 'read:**' }));
+    expect((await ask()).status).toBe(200);
+    expect((await ask()).status).toBe(200);
+    const refused = await ask();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('60');
+    t.clock.advance(60);
+    expect((await ask()).status).toBe(200);
+  });
+
+  it('is not offered without browser login, since nobody could approve a code', async () => {
+    plain = await startBroker();
+    const res = await plain.app.request('/device_authorization', form({ scope: 'read:**' }));
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error_description: string }).error_description).toMatch(
+      /no browser login to approve device codes with/,
+    );
+    const meta = (await (
+      await plain.app.request('/.well-known/oauth-authorization-server')
+    ).json()) as Record<string, unknown>;
+    expect(meta.device_authorization_endpoint).toBeUndefined();
+    const page = await plain.app.request('/device', { headers: { Accept: 'text/html' } });
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain('browser login is not configured on this broker');
+  });
+});
+
+describe('the RFC 8414 metadata', () => {
+  it('names the device authorization endpoint and the device code grant', async () => {
+    t = await startSamlBroker();
+    const res = await t.broker.app.request('/.well-known/oauth-authorization-server');
+    expect(await res.json()).toMatchObject({
+      issuer: 'https://broker.test',
+      token_endpoint: 'https://broker.test/token',
+      device_authorization_endpoint: 'https://broker.test/device_authorization',
+      grant_types_supported: [
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        'urn:ietf:params:oauth:grant-type:device_code',
+      ],
+    });
+  });
+
+  it('names the device grant among those a wrong grant_type may use instead', async () => {
+    t = await startSamlBroker();
+    const res = await t.broker.app.request('/token', form({ grant_type: 'password' }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'unsupported_grant_type',
+      error_description:
+        'grant_type "password" is not supported: use urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693), or urn:ietf:params:oauth:grant-type:device_code (RFC 8628) with a device_code from /device_authorization',
+    });
+  });
+});
