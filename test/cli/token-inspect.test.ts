@@ -168,6 +168,18 @@ describe('tokenbroker token inspect, forged and foreign tokens', () => {
       [/FAIL signature {2}alg "HS256" is not one the broker signs with \(ES256, EdDSA, RS256\)/],
     ],
     [
+      "signed with RS256 under the broker's EC key's kid",
+      async () => {
+        const { privateKey } = await generateKeyPair('RS256');
+        return new SignJWT(decodeJwt(await minted()))
+          .setProtectedHeader({ alg: 'RS256', kid: await brokerKid(), typ: 'at+jwt' })
+          .sign(privateKey);
+      },
+      [
+        /FAIL signature {2}cannot be checked with the broker's key "[^"]+": .+: the token does not fit/,
+      ],
+    ],
+    [
       'unsigned (alg none)',
       async () => {
         const [, p] = (await minted()).split('.');
