@@ -1,12 +1,13 @@
 import { Argument, type Command } from 'commander';
 import { gitCredentialCommand } from './git-credential.js';
+import { inspectCommand } from './inspect.js';
 import type { CliIO } from './io.js';
 import { loginCommand } from './login.js';
 import { logoutCommand } from './logout.js';
 import { tokenCommand } from './token.js';
 import { whoamiCommand } from './whoami.js';
 
-/** The commands of a person's terminal: login, token, logout, whoami, and git's helper. */
+/** The commands of a person's terminal: login, token (and token inspect), logout, whoami, and git's helper. */
 export function addTerminalCommands(program: Command, io: CliIO): void {
   const brokerOption = [
     '--broker <url>',
@@ -23,12 +24,26 @@ export function addTerminalCommands(program: Command, io: CliIO): void {
     .option('--setup-git', 'make git ask tokenbroker for the workspace (git config --global)')
     .action((opts) => loginCommand(opts, io));
 
-  program
+  const token = program
     .command('token')
     .description('print a valid stored token (logging in again in a terminal if needed)')
     .option(...brokerOption)
     .option('--scope <scopes>', 'scopes the token must cover')
     .action((opts) => tokenCommand(opts, io));
+
+  token
+    .command('inspect')
+    .description(
+      "decode a token and verify it against the named broker's keys (never its own iss's)",
+    )
+    .addArgument(
+      new Argument('[token]', 'the token, or - to read it from stdin (default: the stored login)'),
+    )
+    .option(...brokerOption)
+    .action((arg: string | undefined, _opts, cmd: Command) =>
+      // optsWithGlobals: `token --broker URL inspect` works as well as `token inspect --broker URL`.
+      inspectCommand(arg, cmd.optsWithGlobals(), io),
+    );
 
   program
     .command('logout')
