@@ -14,6 +14,8 @@ const common = {
   packages: 'external',
   sourcemap: true,
   logLevel: 'warning',
+  // The migrations (migrations/*.sql) are inlined as text: the installed package reads no file for them.
+  loader: { '.sql': 'text' },
 };
 await build({
   ...common,

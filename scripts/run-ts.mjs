@@ -20,6 +20,7 @@ await build({
   format: 'esm',
   target: 'node20',
   packages: 'external',
+  loader: { '.sql': 'text' }, // the migrations, inlined as in scripts/build.mjs
   logLevel: 'warning',
 });
 // The SQLite writer runs as a worker thread, loaded from its own file next to the bundle.

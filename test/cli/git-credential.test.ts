@@ -34,6 +34,7 @@ beforeAll(async () => {
     format: 'esm',
     target: 'node20',
     packages: 'external',
+    loader: { '.sql': 'text' },
     logLevel: 'warning',
   });
   mkdirSync(join(install, 'bin'));

@@ -41,6 +41,7 @@ async function nodeModulesReached(entry: string): Promise<Map<string, string>> {
     platform: 'browser',
     format: 'esm',
     conditions: ['workerd', 'worker', 'browser'],
+    loader: { '.sql': 'text' },
     logLevel: 'silent',
     plugins: [
       {

@@ -230,6 +230,7 @@ describe('SQLite writer thread', () => {
       platform: 'node',
       format: 'esm',
       packages: 'external',
+      loader: { '.sql': 'text' },
       logLevel: 'warning',
     });
     copyFileSync('src/node/sqlite/writer.mjs', join(dir, 'writer.mjs'));
