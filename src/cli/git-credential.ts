@@ -60,6 +60,13 @@ export async function gitCredentialCommand(
     const forTarget = candidates.filter(([, login]) =>
       login === undefined ? host === target.host : servesTarget(login, host, target),
     );
+    // `--host` names the git host instead of the token's audience, so every login would serve it:
+    // which broker's token goes there must then be said, or one broker's token reaches another's host.
+    if (host !== undefined && broker === undefined && forTarget.length > 1) {
+      throw new CliError(
+        `--host ${escapeForTerminal(target.host)} is served by ${forTarget.length} logins (${forTarget.map(([url]) => escapeForTerminal(url)).join(', ')}): add --broker URL to the helper's configuration, so only that broker's token goes to this host`,
+      );
+    }
     const now = Math.floor(ctx.host.now() / 1000);
     const usable = forTarget
       .filter(([, login]) => login !== undefined && login.expires_at - now > MIN_SECONDS_LEFT)
@@ -108,6 +115,7 @@ interface CredentialRequest {
 /** `key=value` lines up to a blank line; unknown keys (capability[], wwwauth[], path) are ignored. */
 function parseRequest(text: string): CredentialRequest {
   const request: CredentialRequest = {};
+  let fromUrl: { protocol: string; host: string } | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line === '') break;
@@ -118,14 +126,21 @@ function parseRequest(text: string): CredentialRequest {
     if (key === 'url') {
       try {
         const url = new URL(value);
-        request.protocol = url.protocol.slice(0, -1);
-        request.host = url.host;
+        fromUrl = { protocol: url.protocol.slice(0, -1), host: url.host };
       } catch {
         // not a URL: nothing to answer for
       }
     } else if (key === 'protocol' || key === 'host' || key === 'username' || key === 'password') {
       request[key] = value;
     }
+  }
+  if (fromUrl) {
+    // Git sends one or the other; a request whose url= and host=/protocol= disagree is nobody's.
+    const disagree =
+      (request.protocol !== undefined && request.protocol !== fromUrl.protocol) ||
+      (request.host !== undefined && request.host.toLowerCase() !== fromUrl.host.toLowerCase());
+    if (disagree) return {};
+    Object.assign(request, fromUrl);
   }
   return request;
 }

@@ -221,6 +221,40 @@ describe('tokenbroker git-credential, in process', () => {
     }
   });
 
+  it('sends no token for --host without --broker when two brokers are logged in, and says to name one', async () => {
+    const other = await startBroker({
+      config: await testConfig({
+        tokens: { audience: 'https://other.test', default_ttl: '15m', max_ttl: '1h' },
+      }),
+    });
+    try {
+      await storeMinted(home, BROKER, broker);
+      // The other broker's login lasts longer: it must still not reach hub.test.
+      await storeMinted(home, 'https://other-broker.test', other, ['read:models/acme/*'], 3600);
+      const r = await helper(['--host', 'hub.test', 'get'], request('hub.test'));
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('add --broker URL');
+      const named = await helper(
+        ['--host', 'hub.test', '--broker', BROKER, 'get'],
+        request('hub.test'),
+      );
+      expect(named.stdout).toContain(`password=${home.file.get(BROKER)!.access_token}\n`);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it('answers nothing when url= and host= name different hosts', async () => {
+    await storeMinted(home, BROKER, broker);
+    for (const input of [
+      'protocol=https\nhost=evil.example\nurl=https://hub.test/\n\n',
+      'url=https://hub.test/\nhost=evil.example\n\n',
+      'protocol=http\nurl=https://hub.test/\n\n',
+    ]) {
+      expect((await helper(['get'], input)).stdout, input).toBe('');
+    }
+  });
+
   it('ignores actions it does not know, as git asks of helpers', async () => {
     await storeMinted(home, BROKER, broker);
     expect(await helper(['capability'], request('hub.test'))).toEqual({
