@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
+import { revokeByOperator } from '../../src/exchange/revoke.js';
 import { form, introspect, testConfig } from '../helpers/broker.js';
 import {
   DEVICE_GRANT,
@@ -216,6 +217,21 @@ describe('the device flow, end to end', () => {
     expect(await (await get(t, `/device?user_code=${user_code}`, cookie)).text()).toContain(
       'Your terminal has its token',
     );
+  });
+
+  it('gives no token for a code approved by a person an operator revoked before the device collected it', async () => {
+    const { send, cookie } = await setUp();
+    const { device_code, user_code } = await authorize(send);
+    expect((await decide(t, cookie, user_code)).status).toBe(303);
+    await revokeByOperator({ subject: 'user:alice@example.com' }, t.broker);
+    t.clock.advance(5);
+    expect(await poll(send, device_code)).toMatchObject({
+      status: 400,
+      body: { error: 'access_denied' },
+    });
+    expect(await t.broker.store.listTokens({})).toHaveLength(0);
+    const [revoked] = await t.broker.store.queryAudit({ event: 'token.revoked' });
+    expect(revoked!.detail).toMatchObject({ device_codes_denied: 1 });
   });
 
   it('gives exactly one token to two concurrent redemptions of the same code', async () => {

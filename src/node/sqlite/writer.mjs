@@ -63,6 +63,12 @@ export function createWriter(db) {
       `UPDATE issued_tokens SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL
          AND expires_at > ? RETURNING jti`,
     ),
+    // A device code the person approved but the device has not collected yet would
+    // otherwise still give a token after the person was revoked.
+    denySubjectDevices: db.prepare(
+      `UPDATE device_codes SET status = 'denied', decided_at = ? WHERE subject = ?
+         AND status = 'approved' AND expires_at > ? RETURNING user_code`,
+    ),
     insertAudit: db.prepare(
       `INSERT INTO audit_events (time, event, outcome, subject, source, policy, scopes, reason,
          client_address, user_agent, token_sha256, jti, detail)
@@ -81,7 +87,8 @@ export function createWriter(db) {
     pruneTokens: db.prepare('DELETE FROM issued_tokens WHERE expires_at <= ?'),
     pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     pruneAudit: db.prepare('DELETE FROM audit_events WHERE time < ?'),
-    pruneDeviceCodes: db.prepare('DELETE FROM device_codes WHERE expires_at <= ?'),
+    // An hour past expiry, so a device still polling is told expired_token, not "unknown code".
+    pruneDeviceCodes: db.prepare('DELETE FROM device_codes WHERE expires_at <= ? - 3600'),
     // An expired request gives its user code up to a new one (prune may not have run yet).
     freeUserCode: db.prepare('DELETE FROM device_codes WHERE user_code = ? AND expires_at <= ?'),
     insertDeviceCode: db.prepare(
@@ -169,7 +176,15 @@ export function createWriter(db) {
     },
     revokeSubject(subject, at, audit) {
       const jtis = s.revokeSubject.all(at, subject, at).map((r) => r.jti);
-      insertAudit({ ...audit, detail: { ...audit.detail, revoked: jtis } });
+      const devices = s.denySubjectDevices.all(at, subject, at).length;
+      insertAudit({
+        ...audit,
+        detail: {
+          ...audit.detail,
+          revoked: jtis,
+          ...(devices ? { device_codes_denied: devices } : {}),
+        },
+      });
       return jtis;
     },
     appendAudit(event) {

@@ -153,13 +153,16 @@ describe('device codes in the SQLite store', () => {
     expect(await store.listTokens({})).toEqual([]);
   });
 
-  it('prunes expired requests with the other expired rows, and keeps live ones', async () => {
+  it('prunes requests an hour past their expiry with the other expired rows, and keeps the rest', async () => {
     const { store } = files.open();
     await store.createDeviceCode(deviceRow('old'));
     await store.createDeviceCode(
       deviceRow('new', { userCode: 'CDFGHJKL', createdAt: 1500, expiresAt: 2100 }),
     );
-    expect(await store.prune(1600, 10_000)).toMatchObject({ deviceCodes: 1 });
+    const old = (await store.getDeviceCodeByUserCode('BCDFGHJK'))!;
+    // Expired, but a device polling late is still told expired_token rather than "unknown code".
+    expect(await store.prune(old.expiresAt + 3599, 10_000)).toMatchObject({ deviceCodes: 0 });
+    expect(await store.prune(old.expiresAt + 3600, 10_000)).toMatchObject({ deviceCodes: 1 });
     expect(await store.getDeviceCodeByUserCode('BCDFGHJK')).toBeUndefined();
     expect(await store.getDeviceCodeByUserCode('CDFGHJKL')).toBeDefined();
   });

@@ -88,7 +88,10 @@ describe('durability', () => {
     expect(await broker.store.claimOnce('jti-1', now + 10)).toBe(true);
     expect(await broker.store.claimOnce('jti-1', now + 10)).toBe(false);
     await mintFor(broker, ['read:models/x/y'], 60);
-    await broker.store.createDeviceCode(deviceRow('d1', { createdAt: now, expiresAt: now + 60 }));
+    // Device codes stay an hour past expiry (a late poll hears expired_token): this one is older.
+    await broker.store.createDeviceCode(
+      deviceRow('d1', { createdAt: now - 4200, expiresAt: now - 3600 }),
+    );
     const counts = await broker.store.prune(now + 100, 50);
     expect(counts).toEqual({
       replayGuards: 1,
