@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   closeSync,
   fsyncSync,
   lstatSync,
@@ -158,6 +159,8 @@ export class CredentialsFile {
   private write(credentials: Credentials): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.checkDir();
+    // A folder made before (or by hand) may still let others list it: the login's folder is 0700.
+    if (this.checkModes && (lstatSync(this.dir).mode & 0o077) !== 0) chmodSync(this.dir, 0o700);
     this.removeStaleTemps();
     const temp = join(this.dir, `.${FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {

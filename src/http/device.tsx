@@ -39,6 +39,7 @@ export function deviceRoutes(ctx: SsoContext): Hono {
       csrf: session.data.csrf,
       now: nowSeconds(deps.clock),
       roles: roles.map((r) => r.name),
+      viewerAddress: requestInfo(c, deps).clientAddress,
       state,
     };
     return personalPage(ctx, c, <DevicePage {...view} />, status);

@@ -91,6 +91,13 @@ describe('the credentials file', () => {
     expect(new CredentialsFile(path).get('https://broker.test')).toEqual(login('t1'));
   });
 
+  it('narrows a folder that others can list to 0700 when it writes', () => {
+    mkdirSync(join(dir, 'config', 'tokenbroker'), { recursive: true });
+    chmodSync(join(dir, 'config', 'tokenbroker'), 0o755);
+    new CredentialsFile(path).save('https://broker.test', login('t1'));
+    expect(mode(join(dir, 'config', 'tokenbroker'))).toBe(0o700);
+  });
+
   it('keeps one login per broker, and forgets one without touching the others', () => {
     const file = new CredentialsFile(path);
     file.save('https://a.test', login('ta'));

@@ -25,6 +25,20 @@ const statusOf = async (userCode: string) =>
   (await t.broker.store.getDeviceCodeByUserCode(userCode.replace('-', '')))?.status;
 
 describe('the approval page', () => {
+  it('marks what the requester states about itself, and warns when its address is not this browser’s', async () => {
+    const { send, cookie } = await setUp();
+    const here = await authorize(send, undefined, { 'x-test-address': '192.0.2.10' });
+    const there = await authorize(send, undefined, { 'x-test-address': '203.0.113.9' });
+    const page = async (userCode: string) =>
+      (await get(t, `/device?user_code=${userCode}`, cookie)).text();
+    const same = await page(here.user_code);
+    expect(same).toContain('Program (as the requester states it)');
+    expect(same).not.toContain('not this browser');
+    const other = await page(there.user_code);
+    expect(other).toContain('203.0.113.9');
+    expect(other).toContain('not this browser&#39;s address, 192.0.2.10');
+  });
+
   it('sends a visitor who is not logged in through SSO and back to the same page, the code kept', async () => {
     t = await startSamlBroker();
     const { user_code } = await authorize(inProcess(t));

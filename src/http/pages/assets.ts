@@ -42,6 +42,7 @@ th, td { text-align:left; padding:.45rem .5rem; border-bottom:1px solid var(--li
 th { color:var(--muted); font-weight:550; font-size:.85rem; }
 td form { margin:0; }
 .muted { color:var(--muted); }
+.warning { color:#a01c1c; font-weight:550; }
 .center { max-width:36rem; }
 .usercode { font-family:ui-monospace,Menlo,Consolas,monospace; font-size:1.8rem; letter-spacing:.12em; margin:.4rem 0 1rem; }
 .actions { display:flex; gap:.8rem; margin-top:1rem; }

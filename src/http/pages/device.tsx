@@ -18,6 +18,8 @@ export interface DeviceView {
   now: number;
   /** The person's roles, named where a scope is beyond them. */
   roles: string[];
+  /** This browser's address, to compare with the requester's. */
+  viewerAddress: string | null;
   state: DeviceState;
 }
 
@@ -93,12 +95,24 @@ function Review(props: { v: DeviceView; code: DeviceCode; review: DeviceReview; 
           <span class="muted">({formatDuration(v.now - code.createdAt)} ago)</span>
         </dd>
         <dt>From address</dt>
-        <dd class="mono">{theirs(code.clientAddress, 'unknown')}</dd>
-        <dt>Program</dt>
+        <dd class="mono">
+          {theirs(code.clientAddress, 'unknown')}
+          {code.clientAddress !== null &&
+            v.viewerAddress !== null &&
+            code.clientAddress !== v.viewerAddress && (
+              <span class="warning">
+                {' '}
+                (not this browser's address, {printable(v.viewerAddress)}: approve only if you
+                started this request on another machine yourself)
+              </span>
+            )}
+        </dd>
+        {/* The requester writes these two as it likes: say so, so they are not read as proof. */}
+        <dt>Program (as the requester states it)</dt>
         <dd class="mono">{theirs(code.userAgent, 'not given')}</dd>
         {code.clientId !== null && (
           <>
-            <dt>Client id</dt>
+            <dt>Client id (as the requester states it)</dt>
             <dd class="mono">{theirs(code.clientId, '')}</dd>
           </>
         )}
