@@ -85,6 +85,14 @@ export function readDeviceRequest(params: Params): DeviceRequest {
  * comes later, from the device code grant (grants/device.ts) through the
  * exchange, like every token.
  */
+/**
+ * Live requests a client address, and the whole broker, may hold at once:
+ * anyone may ask, so the rows (about 5 KB at most each, for 10 minutes) must
+ * stay bounded whatever `rate_limit` says. A person needs one at a time, an
+ * office behind one address a few dozen; 10,000 rows are about 50 MB.
+ */
+export const LIVE_DEVICE_CODES = { perAddress: 100, everywhere: 10_000 } as const;
+
 export class DeviceFlow {
   constructor(
     private readonly deps: {
@@ -98,6 +106,22 @@ export class DeviceFlow {
   async start(req: DeviceRequest, request: RequestInfo): Promise<DeviceAuthorization> {
     const { store, clock, config } = this.deps;
     const now = nowSeconds(clock);
+    if (
+      (await store.countLiveDeviceCodes(now, request.clientAddress)) >= LIVE_DEVICE_CODES.perAddress
+    ) {
+      throw new BrokerError(
+        'rate_limited',
+        `this address already has ${LIVE_DEVICE_CODES.perAddress} device logins waiting: finish or abandon one (codes expire after ${DEVICE_CODE_LIFETIME / 60} minutes), then ask again`,
+        { headers: { 'Retry-After': '60' } },
+      );
+    }
+    if ((await store.countLiveDeviceCodes(now)) >= LIVE_DEVICE_CODES.everywhere) {
+      throw new BrokerError(
+        'unavailable',
+        `the broker holds ${LIVE_DEVICE_CODES.everywhere} device logins waiting, its limit: try again in a few minutes, and tell the broker's operator if it lasts`,
+        { headers: { 'Retry-After': '60' } },
+      );
+    }
     const deviceCode = newDeviceCode();
     const deviceCodeSha256 = await sha256Hex(deviceCode);
     // A user code already held by a live request is drawn again: with 2.56e10

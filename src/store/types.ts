@@ -58,6 +58,8 @@ export interface Store {
   createDeviceCode(code: NewDeviceCode): Promise<boolean>;
   /** The request a (normalized) user code names, whatever its state. */
   getDeviceCodeByUserCode(userCode: string): Promise<DeviceCode | undefined>;
+  /** Requests not yet expired at `at`: all of them, or those asked from one client address. */
+  countLiveDeviceCodes(at: number, clientAddress?: string | null): Promise<number>;
   /**
    * Approves or denies a pending, live request, with its audit row in the
    * same transaction; false (and no row) when it was no longer pending or had

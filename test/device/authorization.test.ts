@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { form, startBroker, type TestBroker } from '../helpers/broker.js';
 import { authorize, inProcess } from '../helpers/device.js';
 import { startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
+import { deviceRow } from '../helpers/store.js';
 
 // POST /device_authorization (RFC 8628 section 3.1) and the RFC 8414 metadata that names it.
 
@@ -109,6 +110,57 @@ describe('POST /device_authorization', () => {
     t.clock.advance(60);
     expect((await ask()).status).toBe(200);
   });
+
+  it('holds at most 100 live requests per address and 10,000 on the broker, whatever rate_limit says', async () => {
+    // rate_limit is off in the test config: this bound is the one that keeps the rows bounded.
+    t = await startSamlBroker({
+      clientAddress: (c) => c.req.header('x-test-address') ?? '192.0.2.10',
+    });
+    const now = Math.floor(t.clock.now() / 1000);
+    const ask = (address: string) =>
+      t!.broker.app.request('/device_authorization', {
+        ...form({ scope: 'read:**' }),
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'x-test-address': address,
+        },
+      });
+    const live = (i: number, address: string) =>
+      deviceRow(`sha-${address}-${i}`, {
+        userCode: `B${String(i).padStart(7, '0')}`.replace(/\d/g, (d) => 'CDFGHJKLMN'[Number(d)]!),
+        clientAddress: address,
+        createdAt: now,
+        expiresAt: now + 600,
+      });
+    await Promise.all(
+      Array.from({ length: 99 }, (_, i) =>
+        t!.broker.store.createDeviceCode(live(i, '198.51.100.1')),
+      ),
+    );
+    expect((await ask('198.51.100.1')).status).toBe(200); // the 100th
+    const full = await ask('198.51.100.1');
+    expect(full.status).toBe(429);
+    expect((await full.json()).error_description).toMatch(/already has 100 device logins waiting/);
+    expect((await ask('198.51.100.2')).status).toBe(200); // another address is not held up
+    // Expired requests no longer count.
+    t.clock.advance(600);
+    expect((await ask('198.51.100.1')).status).toBe(200);
+
+    const later = Math.floor(t.clock.now() / 1000);
+    await Promise.all(
+      Array.from({ length: 10_000 }, (_, i) =>
+        t!.broker.store.createDeviceCode({
+          ...live(i, `2001:db8::${i.toString(16)}`),
+          createdAt: later,
+          expiresAt: later + 600,
+        }),
+      ),
+    );
+    const busy = await ask('198.51.100.3');
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get('retry-after')).toBe('60');
+    expect((await busy.json()).error_description).toMatch(/holds 10000 device logins waiting/);
+  }, 30_000);
 
   it('is not offered without browser login, since nobody could approve a code', async () => {
     plain = await startBroker();

@@ -34,6 +34,10 @@ export class SqliteReader {
       getToken: db.prepare('SELECT * FROM issued_tokens WHERE jti = ?'),
       getSession: db.prepare('SELECT * FROM sessions WHERE id_sha256 = ?'),
       deviceByUserCode: db.prepare('SELECT * FROM device_codes WHERE user_code = ?'),
+      liveDevices: db.prepare('SELECT count(*) AS n FROM device_codes WHERE expires_at > ?'),
+      liveDevicesFrom: db.prepare(
+        'SELECT count(*) AS n FROM device_codes WHERE expires_at > ? AND client_address IS ?',
+      ),
     };
   }
 
@@ -87,6 +91,15 @@ export class SqliteReader {
   getSession(idSha256: string): StoredSession | undefined {
     const r = this.stmts.getSession.get(idSha256) as Row | undefined;
     return r && sessionFromRow(r);
+  }
+
+  countLiveDeviceCodes(at: number, clientAddress?: string | null): number {
+    const row = (
+      clientAddress === undefined
+        ? this.stmts.liveDevices.get(at)
+        : this.stmts.liveDevicesFrom.get(at, clientAddress)
+    ) as { n: number };
+    return row.n;
   }
 
   getDeviceCodeByUserCode(userCode: string): DeviceCode | undefined {

@@ -133,6 +133,10 @@ export class SqliteStore implements Store {
     return this.writes.write('createDeviceCode', code);
   }
 
+  async countLiveDeviceCodes(at: number, clientAddress?: string | null): Promise<number> {
+    return this.reader.countLiveDeviceCodes(at, clientAddress);
+  }
+
   async getDeviceCodeByUserCode(userCode: string): Promise<DeviceCode | undefined> {
     return this.reader.getDeviceCodeByUserCode(userCode);
   }
