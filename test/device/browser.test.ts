@@ -1,16 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Hono } from 'hono';
-import { ManualClock } from '../../src/shared/clock.js';
-import { startBroker, testConfig, type TestBroker } from '../helpers/broker.js';
-import { chromiumPath } from '../helpers/chromium.js';
+import type { TestBroker } from '../helpers/broker.js';
+import { startBrowserStack, type BrowserStack } from '../helpers/browser-stack.js';
 import { authorize, overHttp, poll } from '../helpers/device.js';
-import { listen } from '../helpers/listen.js';
-import { ROLES } from '../helpers/saml-broker.js';
-import { startIdpServer } from '../helpers/saml-idp-server.js';
 
 // The approval page in Chromium: the person opens the link the terminal
 // printed, logs in at the IdP, lands back on the page with the code, and
@@ -21,47 +16,14 @@ const OUTPUT = join(process.cwd(), 'test-output', 'device');
 let browser: Browser;
 let broker: TestBroker;
 let brokerUrl: string;
-const closers: Array<() => Promise<unknown>> = [];
+let stack: BrowserStack;
 
 beforeAll(async () => {
-  const clock = new ManualClock(Date.now());
-  const ref: { app?: Hono } = {};
-  const server = await listen((req) => ref.app!.fetch(req));
-  closers.push(server.close);
-  brokerUrl = server.url;
-  const idp = await startIdpServer({
-    now: () => clock.now(),
-    acsUrl: `${brokerUrl}/saml/acs`,
-    audience: `${brokerUrl}/saml/metadata`,
-  });
-  closers.push(idp.close);
-  const config = await testConfig({
-    issuer: brokerUrl,
-    sso: {
-      saml: {
-        idp: {
-          entity_id: idp.idp.entityId,
-          entry_point: idp.idp.ssoUrl,
-          certs: [idp.idp.keys.certPem],
-        },
-      },
-      roles: ROLES,
-    },
-  });
-  broker = await startBroker({ config, clock });
-  closers.push(() => broker.cleanup());
-  ref.app = broker.app;
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
-  closers.push(() => browser.close());
+  stack = await startBrowserStack();
+  ({ browser, broker, brokerUrl } = stack);
 });
 
-afterAll(async () => {
-  for (const close of closers.reverse()) await close();
-});
+afterAll(() => stack?.close());
 
 describe('the device approval page, in a real browser', () => {
   it('logs in through the IdP from the printed link, approves with the keyboard, and denies what the roles do not cover', async () => {
