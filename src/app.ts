@@ -39,7 +39,7 @@ export function createApp(options: AppOptions): Hono {
   const limiters = options.rateLimiter ?? inMemoryLimiters(clock);
   const core = {
     config: options.config,
-    trust: compileTrust(options.config),
+    trust: options.trust ?? compileTrust(options.config),
     store: options.store,
     keys: options.keys,
     clock,

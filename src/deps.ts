@@ -27,6 +27,11 @@ export interface AppOptions {
   store: Store;
   /** Loaded (`init()`ed) signing keys. */
   keys: KeyRing;
+  /**
+   * The config's policies and roles as the entry's loader compiled them
+   * (compileTrust); createApp compiles them itself when not given.
+   */
+  trust?: Trust;
   clock?: Clock;
   fetch?: typeof fetch;
   logger?: Logger;

@@ -10,9 +10,14 @@ export async function serveCommand(
   io: CliIO,
 ): Promise<void> {
   const path = resolveConfigPath(opts.config, io.cwd, true);
-  const { config } = loadConfigFile(path, io.env);
+  const { config, trust } = loadConfigFile(path, io.env);
   await checkSamlMetadataFile(config, path);
-  const server = await startServer(config, { host: opts.host, port: opts.port, cwd: io.cwd });
+  const server = await startServer(config, {
+    host: opts.host,
+    port: opts.port,
+    cwd: io.cwd,
+    trust,
+  });
   io.stderr(`tokenbroker: serving ${config.issuer} on ${server.url} (config ${path})\n`);
   await new Promise<void>((resolve, reject) => {
     const stop = () => {

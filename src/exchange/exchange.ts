@@ -41,9 +41,9 @@ const NOT_RECORDED: ReadonlySet<ErrorCode> = new Set([
 
 /**
  * Every token the broker issues comes from here, whatever the grant: a CI
- * token exchanged, a broker token narrowed, a person's page. One run reads
- * top to bottom: verify the subject, rate-limit it, entitle, decide scopes and
- * lifetime, mint, and record the outcome. An issue is recorded by the Minter
+ * token exchanged, a broker token narrowed, a person's page, a device code.
+ * One run reads top to bottom: verify the subject, rate-limit it, entitle,
+ * decide scopes and lifetime, mint, and record the outcome. An issue is recorded by the Minter
  * in the token's own transaction; a refusal is recorded here, bounded, before
  * it reaches the caller.
  */
@@ -68,6 +68,7 @@ export class Exchange {
 
       const entitled = grant.entitle(verified, deps);
       const named = grant.names === 'policies';
+      // A scope refusal names every policy or role weighed; what follows, those that granted.
       if (named) known.policy = entitled.map((g) => g.source).join(',');
       const decision = decideScopes(entitled, asked);
       const policy = decision.sources.join(',');
@@ -86,7 +87,7 @@ export class Exchange {
         audit: {
           ...request,
           source: grant.source,
-          ...(grant.names === 'policies' ? { policy } : {}),
+          ...(named ? { policy } : {}),
           detail: verified.detail,
         },
       });

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../app.js';
 import { nowSeconds, systemClock, type Clock } from '../shared/clock.js';
 import type { Config } from '../config/compile.js';
+import type { Trust } from '../policy/compile.js';
 import { jsonLogger, type Logger } from '../shared/log.js';
 import { stdoutLine } from './log-writer.js';
 import { openBroker } from './open.js';
@@ -27,6 +28,8 @@ export interface ServerOptions {
   logger?: Logger;
   clock?: Clock;
   cwd?: string;
+  /** The config's policies and roles, already compiled by the loader (loadConfigFile). */
+  trust?: Trust;
   /** Concurrent connections kept open; see MAX_CONNECTIONS and capConnections. */
   maxConnections?: number;
 }
@@ -43,6 +46,7 @@ export async function startServer(
   const { store, keys } = await openBroker(config, { clock, cwd: options.cwd });
   const app = createApp({
     config,
+    trust: options.trust,
     store,
     keys,
     clock,
