@@ -77,7 +77,7 @@ describe('tokenbroker login against a real broker', () => {
     // Before the person decides, the CLI keeps waiting (a pending poll, no answer yet).
     const page = await (await get(t, `/device?user_code=${userCode}`, cookie)).text();
     expect(page).toContain('read:models/acme/bert');
-    expect(page).toMatch(/tokenbroker/); // the CLI's user agent, shown to the approver
+    expect(page).toContain('tokenbroker-cli'); // what the CLI sent (user agent, client_id), shown to the approver
     expect((await decide(t, cookie, userCode)).status).toBe(303);
 
     expect(await login.exit).toBe(0);
