@@ -3,7 +3,9 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'action/dist/', 'coverage/', 'test-output/', '.wrangler/'] },
+  {
+    ignores: ['node_modules/', 'dist/', 'action/dist/', 'coverage/', 'test-output/', '.wrangler/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['scripts/**', 'bench/**', 'bin/**'], languageOptions: { globals: globals.node } },
