@@ -1,4 +1,5 @@
 import { readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import Database from 'better-sqlite3';
 import { exportJWK, generateKeyPair } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -32,6 +33,12 @@ export interface RunningTarget {
   name: Target['name'];
   /** The origin the broker listens on, e.g. http://127.0.0.1:40123 (no trailing slash). */
   url: string;
+  /**
+   * Reads the broker's database from the side, as an operator would (the
+   * SQLite file; the local D1 through wrangler's binding for it), for the few
+   * contract statements about what landed there. Never a way into the broker.
+   */
+  query(sql: string, ...params: (string | number)[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -42,13 +49,20 @@ export const nodeTarget: Target = {
   name: 'node',
   async start({ config, secrets }) {
     const t = tempDir();
-    const parsed = parseConfig(stringify({ ...config, database: join(t.dir, 'tokenbroker.db') }), {
-      env: secrets,
-    });
+    const database = join(t.dir, 'tokenbroker.db');
+    const parsed = parseConfig(stringify({ ...config, database }), { env: secrets });
     const server = await startServer(parsed, { host: '127.0.0.1', port: 0, logger: silentLogger });
     return {
       name: 'node',
       url: server.url,
+      async query(sql, ...params) {
+        const db = new Database(database, { readonly: true });
+        try {
+          return db.prepare(sql).all(...params) as Record<string, unknown>[];
+        } finally {
+          db.close();
+        }
+      },
       async close() {
         await server.close();
         t.cleanup();
@@ -94,6 +108,17 @@ export const workersTarget: Target = {
       return {
         name: 'workers',
         url,
+        query: (sql, ...params) =>
+          withLocalD1(
+            t.dir,
+            async (db) =>
+              (
+                await db
+                  .prepare(sql)
+                  .bind(...params)
+                  .all()
+              ).results,
+          ),
         async close() {
           await worker.dispose();
           t.cleanup();
@@ -124,13 +149,7 @@ async function signingKey() {
  */
 async function migrateLocalD1(dir: string): Promise<void> {
   const migrations = await readD1Migrations(join(REPO, 'migrations'));
-  const proxy = await getPlatformProxy<{ DB: D1Like }>({
-    configPath: join(REPO, 'wrangler.toml'),
-    persist: { path: join(dir, 'v3') },
-    remoteBindings: false,
-  });
-  try {
-    const db = proxy.env.DB;
+  await withLocalD1(dir, async (db) => {
     await db
       .prepare(
         'CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)',
@@ -142,6 +161,18 @@ async function migrateLocalD1(dir: string): Promise<void> {
         db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(m.name),
       ]);
     }
+  });
+}
+
+/** The toml's `DB` binding on the local D1 persisted under `dir`, for the length of `use`. */
+async function withLocalD1<T>(dir: string, use: (db: D1Like) => Promise<T>): Promise<T> {
+  const proxy = await getPlatformProxy<{ DB: D1Like }>({
+    configPath: join(REPO, 'wrangler.toml'),
+    persist: { path: join(dir, 'v3') },
+    remoteBindings: false,
+  });
+  try {
+    return await use(proxy.env.DB);
   } finally {
     await proxy.dispose();
   }
@@ -155,4 +186,5 @@ interface D1Like {
 interface D1StatementLike {
   bind(...values: unknown[]): D1StatementLike;
   run(): Promise<unknown>;
+  all(): Promise<{ results: Record<string, unknown>[] }>;
 }
