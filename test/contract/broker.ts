@@ -49,6 +49,10 @@ export interface ContractBroker {
   verify(token: string): Promise<JWTPayload>;
   /** A full SAML login through the test IdP; returns the session cookie (`name=value`). */
   login(): Promise<string>;
+  /** GET a page with a cookie, as a browser would. */
+  page(path: string, cookie: string): Promise<Response>;
+  /** POST a form with a cookie, as a browser would. */
+  submit(path: string, cookie: string, params: Record<string, string>): Promise<Response>;
 }
 
 /** Starts the broker on `target` before the file's tests and stops it after; read it inside a test. */
@@ -164,6 +168,14 @@ function contractBroker(
       });
       expect(acs.status, await acs.clone().text()).toBe(303);
       return sessionCookie(acs)!;
+    },
+    page: (path, cookie) => send(path, { headers: { Cookie: cookie, Accept: 'text/html' } }),
+    submit(path, cookie, params) {
+      const init = form(params);
+      return send(path, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), Cookie: cookie },
+      });
     },
   };
   return b;

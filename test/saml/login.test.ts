@@ -3,8 +3,6 @@ import { createHash } from 'node:crypto';
 import { ManualClock } from '../../src/shared/clock.js';
 import { IDP_ENTITY_ID, IDP_SSO_URL, TestIdp } from '../helpers/saml-idp.js';
 import {
-  ACS_URL,
-  SP_ENTITY_ID,
   csrfOf,
   get,
   post,
@@ -16,6 +14,8 @@ import {
 let t: SamlTestBroker;
 afterEach(() => t?.cleanup());
 
+// What a login looks like over HTTP, on Node and Workers alike, is in
+// test/contract/browser.test.ts; here, what needs the clock or the database.
 describe('SAML login', () => {
   it('redirects to the IdP with an AuthnRequest whose id is kept in the browser, not the database', async () => {
     t = await startSamlBroker();
@@ -161,19 +161,6 @@ describe('SAML login', () => {
     const html = await (await get(t, '/', sessionCookie(res)!)).text();
     expect(html).toContain('carol@example.com');
     expect(html).toContain('staff');
-  });
-
-  it('serves SP metadata an IdP can import', async () => {
-    t = await startSamlBroker();
-    const res = await t.broker.app.request('/saml/metadata');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/samlmetadata\+xml/);
-    const xml = await res.text();
-    expect(xml).toContain(`entityID="${SP_ENTITY_ID}"`);
-    expect(xml).toContain(`Location="${ACS_URL}"`);
-    expect(xml).toContain('urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST');
-    expect(xml).toContain('urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress');
-    expect(xml).toContain('WantAssertionsSigned="true"');
   });
 
   it('logs out: ends the session, audits it, and shows the logged-out page', async () => {
