@@ -95,6 +95,13 @@ export const workersTarget: Target = {
             Object.entries(secrets).map(([k, v]) => [k, { type: 'secret_text', value: v }]),
           ),
         },
+        // `wrangler dev` derives this from the toml's compatibility flags
+        // (nodejs_compat: v2); the programmatic API leaves it to the caller,
+        // and without it node-saml's `require("crypto")` does not bundle.
+        build: {
+          nodejsCompatMode: (toml) =>
+            toml.compatibility_flags.includes('nodejs_compat') ? 'v2' : null,
+        },
         dev: {
           persist: t.dir,
           server: { hostname: '127.0.0.1', port: 0 },

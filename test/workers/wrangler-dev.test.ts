@@ -57,12 +57,14 @@ describe('wrangler dev from the repository', () => {
         policies: CI_POLICIES.filter((p) => p.provider === 'github'),
       },
     });
-    // As `.dev.vars` would hold them, but in the temp dir: JSON on one line, quoted.
+    // As `.dev.vars` would hold them, but in the temp dir: JSON on one line,
+    // quoted, and `\${` escaped, since wrangler expands ${NAME} in env files
+    // itself (dotenv-expand) and the broker must see its own placeholders.
     const envFile = join(t.dir, 'dev.vars');
     writeFileSync(
       envFile,
       [
-        `TOKENBROKER_CONFIG='${JSON.stringify(config)}'`,
+        `TOKENBROKER_CONFIG='${JSON.stringify(config).replaceAll('${', '\\${')}'`,
         `SIGNING_KEY='${JSON.stringify(signingKey)}'`,
         `HUB_SECRET_SHA256=${await hubSecretSha256()}`,
       ].join('\n'),
