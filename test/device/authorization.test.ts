@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { form, startBroker, type TestBroker } from '../helpers/broker.js';
 import { authorize, inProcess } from '../helpers/device.js';
 import { startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
-import { deviceRow } from '../helpers/store.js';
+import { deviceRow } from '../helpers/rows.js';
 
 // POST /device_authorization (RFC 8628 section 3.1) and the RFC 8414 metadata that names it.
 
@@ -53,18 +52,12 @@ describe('POST /device_authorization', () => {
   it('stores the device code only as its SHA-256', async () => {
     t = await startSamlBroker();
     const { device_code } = await authorize(inProcess(t));
-    await t.broker.close();
-    const db = new Database(t.broker.dbPath, { readonly: true });
-    try {
-      const rows = db.prepare('SELECT * FROM device_codes').all() as Array<Record<string, unknown>>;
-      expect(rows).toHaveLength(1);
-      expect(rows[0]!.device_code_sha256).toBe(
-        createHash('sha256').update(device_code).digest('hex'),
-      );
-      expect(JSON.stringify(rows)).not.toContain(device_code);
-    } finally {
-      db.close();
-    }
+    const rows = await t.broker.sql('SELECT * FROM device_codes');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.device_code_sha256).toBe(
+      createHash('sha256').update(device_code).digest('hex'),
+    );
+    expect(JSON.stringify(rows)).not.toContain(device_code);
   });
 
   it.each([
@@ -92,10 +85,7 @@ describe('POST /device_authorization', () => {
       const body = (await res.json()) as Record<string, string>;
       expect(body.error).toBe(error);
       expect(body.error_description).toMatch(description);
-      expect(
-        (t.broker.store.db.prepare('SELECT count(*) AS n FROM device_codes').get() as { n: number })
-          .n,
-      ).toBe(0);
+      expect(await t.broker.sql('SELECT count(*) AS n FROM device_codes')).toEqual([{ n: 0 }]);
     },
   );
 
