@@ -11,7 +11,7 @@ import type { LoginBinding } from './saml/login-binding.js';
 import type { ServiceProvider } from './saml/sp.js';
 import type { Sessions } from './sessions/sessions.js';
 import type { Store } from './store/types.js';
-import type { KeyRing } from './tokens/keys.js';
+import type { SigningKeys } from './tokens/keys.js';
 import type { Minter } from './tokens/mint.js';
 import type { Exchange } from './exchange/exchange.js';
 import type { DeviceFlow } from './exchange/device-flow.js';
@@ -25,8 +25,8 @@ import type { DeviceFlow } from './exchange/device-flow.js';
 export interface AppOptions {
   config: Config;
   store: Store;
-  /** Loaded (`init()`ed) signing keys. */
-  keys: KeyRing;
+  /** Loaded signing keys: a `KeyRing` `init()`ed on Node, `SecretKeys` on Workers. */
+  keys: SigningKeys;
   /**
    * The config's policies and roles as the entry's loader compiled them
    * (compileTrust); createApp compiles them itself when not given.
