@@ -5,16 +5,7 @@ import type {
   RateLimiterFactory,
   WindowCount,
 } from '../rate-limit/limiter.js';
-
-/** The part of a D1 binding the limiter uses (D1Database has it; the core is typed without Workers' types). */
-export interface D1Statements {
-  prepare(sql: string): {
-    bind(...values: unknown[]): {
-      first<T = Record<string, unknown>>(): Promise<T | null>;
-      run(): Promise<{ meta: { changes?: number } }>;
-    };
-  };
-}
+import type { D1Like } from '../store/d1.js';
 
 /*
  * One statement per hit, so that isolates hitting the same key at once each
@@ -53,7 +44,7 @@ export class D1FixedWindowLimiter implements RateLimiter {
   private readonly windowMs: number;
 
   constructor(
-    private readonly db: D1Statements,
+    private readonly db: D1Like,
     private readonly clock: Clock,
     private readonly kind: LimitKind,
     windowSeconds: number,
@@ -63,17 +54,19 @@ export class D1FixedWindowLimiter implements RateLimiter {
 
   async consume(key: string): Promise<WindowCount> {
     const now = this.clock.now();
-    const row = await this.db
+    const { results } = await this.db
       .prepare(CONSUME)
       .bind(this.kind, key, now, this.windowMs)
-      .first<Row>();
+      .all();
+    const row = results[0] as Row | undefined;
     if (!row) throw new Error('rate_limit_windows: the upsert returned no row');
     return view(row, now);
   }
 
   async peek(key: string): Promise<WindowCount | undefined> {
     const now = this.clock.now();
-    const row = await this.db.prepare(PEEK).bind(this.kind, key, now).first<Row>();
+    const { results } = await this.db.prepare(PEEK).bind(this.kind, key, now).all();
+    const row = results[0] as Row | undefined;
     return row ? view(row, now) : undefined;
   }
 }
@@ -84,12 +77,12 @@ const view = (row: Row, now: number): WindowCount => ({
 });
 
 /** Every kind's windows in D1, on `clock`: limits that hold across isolates. */
-export function d1Limiters(db: D1Statements, clock: Clock): RateLimiterFactory {
+export function d1Limiters(db: D1Like, clock: Clock): RateLimiterFactory {
   return (kind, windowSeconds) => new D1FixedWindowLimiter(db, clock, kind, windowSeconds);
 }
 
 /** Drops the rows of windows closed at `nowMs`; returns how many. */
-export async function pruneRateLimits(db: D1Statements, nowMs: number): Promise<number> {
+export async function pruneRateLimits(db: D1Like, nowMs: number): Promise<number> {
   const { meta } = await db.prepare(PRUNE).bind(nowMs).run();
   return meta.changes ?? 0;
 }
