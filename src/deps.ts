@@ -5,6 +5,7 @@ import type { Trust } from './policy/compile.js';
 import type { CryptoBackend } from './jws/backend.js';
 import type { Logger } from './shared/log.js';
 import type { CiVerifier } from './oidc/verify.js';
+import type { SharedJwksCache } from './oidc/jwks-cache.js';
 import type { RateLimiterFactory } from './rate-limit/limiter.js';
 import type { RateLimits } from './rate-limit/limits.js';
 import type { LoginBinding } from './saml/login-binding.js';
@@ -46,10 +47,15 @@ export interface AppOptions {
    * in this instance's memory on `clock` unless the runtime brings shared ones.
    */
   rateLimiter?: RateLimiterFactory;
+  /**
+   * A second level under the CI providers' JWKS kept in memory, shared by the
+   * runtime's instances (Workers' Cache API); none on Node.
+   */
+  jwksCache?: SharedJwksCache;
 }
 
 export interface AppDeps extends Required<
-  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter'>
+  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter' | 'jwksCache'>
 > {
   clientAddress: AppOptions['clientAddress'];
   /** The config's trust policies and roles, compiled once. */
