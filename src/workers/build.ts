@@ -65,7 +65,8 @@ export async function buildBroker(env: WorkerEnv, logger: Logger): Promise<Worke
     keys,
     clock,
     logger,
-    fetch: globalThis.fetch.bind(globalThis),
+    // Looked up at each call, not bound once: the runtime's fetch as it is when the request runs.
+    fetch: (input, init) => fetch(input, init),
     clientAddress: (c) => c.req.header('CF-Connecting-IP') ?? null,
     rateLimiter: d1Limiters(db, clock),
     jwksCache: cache && cacheApiJwks(cache),
@@ -88,7 +89,9 @@ function readConfig(env: WorkerEnv, problems: string[]): Config | undefined {
     return parseConfig(text, { source: 'TOKENBROKER_CONFIG', env: vars });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    problems.push(withoutValues(e.message.trimEnd(), text, vars));
+    // One line per problem would not fit an OAuth error description: each is `path: message`.
+    const issues = e.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+    problems.push(withoutValues(`TOKENBROKER_CONFIG: ${issues.join('; ')}`, text, vars));
     return undefined;
   }
 }
