@@ -10,26 +10,28 @@ export const HUB_SECRET = 'hub-secret-for-workerd-tests';
  * server would (the broker reaches it only through that fetch). Counts JWKS
  * requests so tests can see refetch limits.
  */
-export async function ciIssuer() {
+export async function ciIssuer(url = CI_ISSUER) {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = 'ci-key-1';
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
   const state = { jwksFetches: 0 };
   const fetchJwks = async (input: RequestInfo | URL): Promise<Response> => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url !== `${CI_ISSUER}/jwks`) return new Response('not found', { status: 404 });
+    const requested = input instanceof Request ? input.url : String(input);
+    if (requested !== `${url}/jwks`) return new Response('not found', { status: 404 });
     state.jwksFetches++;
     return Response.json({ keys: [jwk] }, { headers: { 'Cache-Control': 'max-age=3600' } });
   };
   return {
+    url,
     fetch: fetchJwks as typeof fetch,
     get jwksFetches() {
       return state.jwksFetches;
     },
     /** A GitHub Actions-shaped token for acme/models on main, at `now` (Unix seconds). */
     mint(now: number, header: { kid?: string } = {}): Promise<string> {
+      // The header may name a kid the provider does not publish (a rotation the broker has not seen).
       return new SignJWT({
-        iss: CI_ISSUER,
+        iss: url,
         aud: BROKER,
         sub: 'repo:acme/models:ref:refs/heads/main',
         repository: 'acme/models',
@@ -48,7 +50,7 @@ export async function ciIssuer() {
 }
 
 /** The broker's config for these tests, as the TOKENBROKER_CONFIG var holds it (JSON is YAML). */
-export function brokerConfig(extra: Record<string, unknown> = {}): string {
+export function brokerConfig(extra: Record<string, unknown> = {}, issuer = CI_ISSUER): string {
   return JSON.stringify({
     issuer: BROKER,
     tokens: { audience: 'https://hub.test' },
@@ -57,9 +59,9 @@ export function brokerConfig(extra: Record<string, unknown> = {}): string {
       providers: [
         {
           name: 'github',
-          issuer: CI_ISSUER,
+          issuer,
           kind: 'github',
-          jwks_uri: `${CI_ISSUER}/jwks`,
+          jwks_uri: `${issuer}/jwks`,
           audiences: [BROKER],
         },
       ],
