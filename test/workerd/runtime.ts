@@ -1,5 +1,6 @@
 import { applyD1Migrations, env, reset } from 'cloudflare:test';
 import { D1Store } from '../../src/store/d1.js';
+import { d1Limiters } from '../../src/workers/d1-limiter.js';
 import type { Clock } from '../../src/shared/clock.js';
 import type { RateLimiterFactory } from '../../src/rate-limit/limiter.js';
 
@@ -63,4 +64,6 @@ export const runtimeFetch: typeof fetch = async (input, init) => {
   return handler ? handler(request) : fetch(request);
 };
 
-export const runtimeLimiters = (_clock: Clock): RateLimiterFactory | undefined => undefined;
+/** The Worker's own limiter: windows in D1, shared by every isolate, on the test's clock. */
+export const runtimeLimiters = (clock: Clock): RateLimiterFactory | undefined =>
+  d1Limiters(env.DB, clock);
