@@ -33,7 +33,7 @@ export interface WorkerBroker {
   db: D1Like;
 }
 
-const HELP = 'see "Deploying on Cloudflare Workers" in the README';
+const HELP = 'see "Running on Cloudflare Workers" in the README';
 
 /**
  * Builds the broker from the env, or throws a BrokerError `unavailable`

@@ -178,7 +178,7 @@ describe('a Worker that is not configured', () => {
       const body = (await res.json()) as { error: string; error_description: string };
       expect(body.error, name).toBe('temporarily_unavailable');
       expect(body.error_description, name).toMatch(expected);
-      expect(body.error_description, name).toContain('Deploying on Cloudflare Workers');
+      expect(body.error_description, name).toContain('Running on Cloudflare Workers');
       expect(body.error_description, name).not.toContain(ec.d);
       expect(body.error_description, name).not.toMatch(/\n\s+at /);
     }
