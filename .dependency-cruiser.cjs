@@ -29,9 +29,10 @@ const DOMAIN = [
   'exchange',
 ];
 
-/** The only files directly under src/: the core's composition. */
+/** The only files directly under src/: the core's composition, and wrangler.toml's `main`. */
 const APP = 'src/app.ts';
 const DEPS = 'src/deps.ts';
+const WORKER = 'src/worker.ts';
 
 /*
  * folder → [the src/ folders (or root files) it may import, why]. A folder
@@ -105,6 +106,10 @@ const ROOT_FILES = {
     [...DOMAIN, 'workspace', 'http', 'client', DEPS],
     'createApp composes the runtime-agnostic core: no Node entry, no CLI',
   ],
+  [WORKER]: [
+    ['workers'],
+    "wrangler.toml's main only re-exports the Workers entry, which lives in src/workers/",
+  ],
 };
 
 const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -157,8 +162,8 @@ module.exports = {
     {
       name: 'file-outside-the-map',
       comment:
-        'Every file under src/ sits in one of the folders of the layering (or is src/app.ts or ' +
-        'src/deps.ts), so that a rule says what it may import: move it, or add its folder to ' +
+        'Every file under src/ sits in one of the folders of the layering (or is src/app.ts, ' +
+        'src/deps.ts or src/worker.ts), so that a rule says what it may import: move it, or add its folder to ' +
         '.dependency-cruiser.cjs and the README map.',
       severity: 'error',
       from: { path: '^src/', pathNot: MAPPED },

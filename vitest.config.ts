@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { resolve } from 'node:path';
 import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 
@@ -11,6 +12,37 @@ const sqlText: Plugin = {
       ? { code: `export default ${JSON.stringify(code)};`, map: null }
       : undefined,
 };
+
+/** In workerd, the shared helpers' runtime (SQLite files, sockets) is D1's and socket-free. */
+const workerdRuntime: Plugin = {
+  name: 'workerd-runtime',
+  enforce: 'pre',
+  resolveId: (source, importer) =>
+    source === './runtime.js' && importer?.includes('/test/helpers/')
+      ? resolve('test/workerd/runtime.ts')
+      : undefined,
+};
+
+/**
+ * Test files that run on both runtimes: createApp with a manual clock, on
+ * SQLite in Node and on D1 in workerd (every case that moves time is in
+ * them). They use only the Store interface and reach servers only through
+ * the helpers.
+ */
+const SHARED = [
+  'test/http/rate-limit-window.test.ts',
+  'test/http/introspect.test.ts',
+  'test/http/revoke.test.ts',
+  'test/exchange/downscope.test.ts',
+  'test/exchange/pipeline.test.ts',
+  'test/exchange/denial-audit.test.ts',
+  'test/oidc/exchange.test.ts',
+  'test/saml/clock.test.ts',
+  'test/saml/login.test.ts',
+  'test/device/authorization.test.ts',
+  'test/device/guessing.test.ts',
+  'test/device/approval-page.test.ts',
+];
 
 /**
  * Two projects in one run: the Node one (everything under test/ but
@@ -37,6 +69,7 @@ export default defineConfig(async () => {
         {
           plugins: [
             sqlText,
+            workerdRuntime,
             cloudflareTest({
               wrangler: { configPath: './wrangler.toml' },
               miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
@@ -44,7 +77,7 @@ export default defineConfig(async () => {
           ],
           test: {
             name: 'workerd',
-            include: ['test/workerd/**/*.test.ts'],
+            include: ['test/workerd/**/*.test.ts', ...SHARED],
             setupFiles: ['test/workerd/setup.ts'],
             testTimeout: 20_000,
             hookTimeout: 30_000,

@@ -4,7 +4,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { LoginBinding } from './saml/login-binding.js';
 import { ServiceProvider } from './saml/sp.js';
 import { Sessions } from './sessions/sessions.js';
-import { systemClock, type Clock } from './shared/clock.js';
+import { nowSeconds, systemClock, type Clock } from './shared/clock.js';
 import { BrokerError } from './shared/errors.js';
 import { discoveryRoutes } from './http/discovery.js';
 import { bodyLimit } from './http/body-limit.js';
@@ -60,6 +60,7 @@ export function createApp(options: AppOptions): Hono {
       clock,
       logger,
       crypto: cryptoBackend,
+      jwksCache: options.jwksCache,
     }),
     rateLimits: options.config.rateLimit
       ? new RateLimits(options.config.rateLimit, limiters)
@@ -109,6 +110,25 @@ export function createApp(options: AppOptions): Hono {
   );
   app.onError((err, c) => errorResponse(err, c, deps.logger));
   return app;
+}
+
+/**
+ * Removes expired rows (the store's, plus whatever `more` prunes for the
+ * runtime, such as Workers' rate-limit windows) and logs how many; a failure
+ * is logged, never thrown, so a timer or a cron run cannot take the broker
+ * down. Node calls it every ten minutes, Workers from the Cron Trigger.
+ */
+export async function pruneExpired(
+  deps: Pick<AppOptions, 'store' | 'config'> & { clock: Clock; logger: Logger },
+  more?: (nowMs: number) => Promise<Record<string, number>>,
+): Promise<void> {
+  const { store, config, clock, logger } = deps;
+  try {
+    const counts = await store.prune(nowSeconds(clock), config.audit.retentionSeconds);
+    logger.info('pruned expired rows', { ...counts, ...(more ? await more(clock.now()) : {}) });
+  } catch (e) {
+    logger.error('prune failed', { error: e });
+  }
 }
 
 /**

@@ -5,13 +5,14 @@ import type { Trust } from './policy/compile.js';
 import type { CryptoBackend } from './jws/backend.js';
 import type { Logger } from './shared/log.js';
 import type { CiVerifier } from './oidc/verify.js';
+import type { SharedJwksCache } from './oidc/jwks-cache.js';
 import type { RateLimiterFactory } from './rate-limit/limiter.js';
 import type { RateLimits } from './rate-limit/limits.js';
 import type { LoginBinding } from './saml/login-binding.js';
 import type { ServiceProvider } from './saml/sp.js';
 import type { Sessions } from './sessions/sessions.js';
 import type { Store } from './store/types.js';
-import type { KeyRing } from './tokens/keys.js';
+import type { SigningKeys } from './tokens/keys.js';
 import type { Minter } from './tokens/mint.js';
 import type { Exchange } from './exchange/exchange.js';
 import type { DeviceFlow } from './exchange/device-flow.js';
@@ -25,8 +26,8 @@ import type { DeviceFlow } from './exchange/device-flow.js';
 export interface AppOptions {
   config: Config;
   store: Store;
-  /** Loaded (`init()`ed) signing keys. */
-  keys: KeyRing;
+  /** Loaded signing keys: a `KeyRing` `init()`ed on Node, `SecretKeys` on Workers. */
+  keys: SigningKeys;
   /**
    * The config's policies and roles as the entry's loader compiled them
    * (compileTrust); createApp compiles them itself when not given.
@@ -46,10 +47,15 @@ export interface AppOptions {
    * in this instance's memory on `clock` unless the runtime brings shared ones.
    */
   rateLimiter?: RateLimiterFactory;
+  /**
+   * A second level under the CI providers' JWKS kept in memory, shared by the
+   * runtime's instances (Workers' Cache API); none on Node.
+   */
+  jwksCache?: SharedJwksCache;
 }
 
 export interface AppDeps extends Required<
-  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter'>
+  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter' | 'jwksCache'>
 > {
   clientAddress: AppOptions['clientAddress'];
   /** The config's trust policies and roles, compiled once. */

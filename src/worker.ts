@@ -1,6 +1,2 @@
-// Placeholder while the Workers entry is built (issue 12).
-export default {
-  fetch(): Response {
-    return new Response('not yet', { status: 503 });
-  },
-};
+// The Workers entry (wrangler.toml's `main`): everything is in src/workers/.
+export { workerHandler as default } from './workers/handler.js';

@@ -5,7 +5,7 @@ import type { CiVerifier } from '../oidc/verify.js';
 import type { GrantSet } from '../policy/grants.js';
 import type { OneTime, Store, TokenSource } from '../store/types.js';
 import type { CryptoBackend } from '../jws/backend.js';
-import type { KeyRing } from '../tokens/keys.js';
+import type { SigningKeys } from '../tokens/keys.js';
 import type { BrokerError } from '../shared/errors.js';
 
 /** What the exchange and its grants work with. */
@@ -14,7 +14,7 @@ export interface GrantDeps {
   /** The config's trust policies and roles, compiled. */
   trust: Trust;
   store: Store;
-  keys: KeyRing;
+  keys: SigningKeys;
   clock: Clock;
   ci: CiVerifier;
   crypto: CryptoBackend;

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { AppDeps } from '../deps.js';
 import { isBrokerError } from '../shared/errors.js';
 import { revokeByHolder } from '../exchange/revoke.js';
-import { parseParams } from './params.js';
+import { bodyText, parseParams } from './params.js';
 import { requestInfo } from './respond.js';
 
 /**
@@ -15,7 +15,7 @@ export function revokeHandler(deps: AppDeps) {
   return async function revoke(c: Context): Promise<Response> {
     await deps.rateLimits?.client(deps.clientAddress?.(c) ?? null);
     // Reading a chunked body over the limit throws the 413 here.
-    const sent = tokenToRevoke(c.req.header('content-type'), await c.req.text());
+    const sent = tokenToRevoke(c.req.header('content-type'), await bodyText(c));
     // Whitespace around the token (a file read with its newline) is no other token: the
     // holder wants this one dead. Inside the token nothing is forgiven, as everywhere.
     const token = sent && trimAsciiSpace(sent);

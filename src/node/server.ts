@@ -2,8 +2,8 @@ import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../app.js';
-import { nowSeconds, systemClock, type Clock } from '../shared/clock.js';
+import { createApp, pruneExpired } from '../app.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { Config } from '../config/compile.js';
 import type { Trust } from '../policy/compile.js';
 import { jsonLogger, type Logger } from '../shared/log.js';
@@ -59,14 +59,7 @@ export async function startServer(
     crypto: nodeCrypto(),
   });
 
-  const prune = async () => {
-    try {
-      const counts = await store.prune(nowSeconds(clock), config.audit.retentionSeconds);
-      logger.info('pruned expired rows', { ...counts });
-    } catch (e) {
-      logger.error('prune failed', { error: e });
-    }
-  };
+  const prune = () => pruneExpired({ store, config, clock, logger });
   await prune();
   const timer = setInterval(prune, PRUNE_EVERY_MS);
   timer.unref();

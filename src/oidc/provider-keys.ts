@@ -7,6 +7,7 @@ import { isSecureUrl } from '../shared/url.js';
 import { hasPrivateMembers, keyFitsAlgorithm } from '../jws/algorithms.js';
 import { showJson } from '../shared/show.js';
 import { FetchProblem, fetchJson } from '../shared/fetch-json.js';
+import { readCachedJwks, type CachedJwks, type SharedJwksCache } from './jwks-cache.js';
 
 const MAX_JWKS_BYTES = 100 * 1024;
 const MIN_CACHE_SECONDS = 5 * 60;
@@ -21,7 +22,9 @@ const RETRY_AFTER_FAILURE_SECONDS = 60;
  * One CI provider's signing keys. Fetched once and kept per the response's
  * cache headers (bounded), so the steady state makes no fetch at all. An
  * unknown `kid` refetches at most once a minute; a failed or empty fetch
- * never replaces the last good set.
+ * never replaces the last good set. With a shared cache (Workers), a stale or
+ * missing set is first looked up there, and an entry some other instance
+ * fetched counts as this instance's fetch for those limits.
  */
 export class ProviderKeys {
   private set: JWK[] | undefined;
@@ -34,9 +37,19 @@ export class ProviderKeys {
 
   constructor(
     private readonly provider: Provider,
-    private readonly deps: { fetch: typeof fetch; clock: Clock; logger: Logger },
+    private readonly deps: {
+      fetch: typeof fetch;
+      clock: Clock;
+      logger: Logger;
+      jwksCache?: SharedJwksCache;
+    },
   ) {
     this.jwksUri = provider.jwksUri;
+  }
+
+  /** The shared cache's key: the provider's issuer and where its keys are configured to come from. */
+  private get sharedKey(): string {
+    return `${this.provider.issuer}\n${this.provider.jwksUri ?? ''}`;
   }
 
   /**
@@ -84,6 +97,15 @@ export class ProviderKeys {
   private async load(force: boolean): Promise<void> {
     const now = this.deps.clock.now();
     if (!force && this.set && now < this.freshUntil) return;
+    const shared = await this.readShared(now);
+    if (shared && shared.fetchedAt > this.lastFetch) {
+      this.set = shared.keys;
+      this.freshUntil = shared.freshUntil;
+      this.lastFetch = shared.fetchedAt;
+      // Another instance fetched: fresh enough, or (for an unknown kid) too recent to fetch again.
+      const fetchedFor = now - shared.fetchedAt;
+      if (force ? fetchedFor < UNKNOWN_KID_REFETCH_SECONDS * 1000 : now < shared.freshUntil) return;
+    }
     try {
       const uri = await this.resolveJwksUri();
       this.lastFetch = now;
@@ -107,6 +129,7 @@ export class ProviderKeys {
         Math.max(MIN_CACHE_SECONDS, maxAge ?? DEFAULT_CACHE_SECONDS),
       );
       this.freshUntil = now + ttl * 1000;
+      await this.writeShared({ keys, fetchedAt: now, freshUntil: this.freshUntil });
     } catch (e) {
       this.nextAttempt = now + RETRY_AFTER_FAILURE_SECONDS * 1000;
       const reason = e instanceof FetchProblem || e instanceof BrokerError ? e.message : String(e);
@@ -129,6 +152,37 @@ export class ProviderKeys {
               },
             );
       throw this.lastError;
+    }
+  }
+
+  /**
+   * The shared cache's entry, when it holds a usable one: never one fetched
+   * "after" now (a clock set back), and a cache that fails is only logged, as
+   * if empty: the provider is then asked directly.
+   */
+  private async readShared(now: number): Promise<CachedJwks | undefined> {
+    if (!this.deps.jwksCache) return undefined;
+    try {
+      const entry = readCachedJwks(await this.deps.jwksCache.get(this.sharedKey));
+      return entry && entry.fetchedAt <= now ? entry : undefined;
+    } catch (e) {
+      this.deps.logger.warn('shared JWKS cache could not be read; asking the provider', {
+        provider: this.provider.name,
+        reason: e instanceof Error ? e.message : String(e),
+      });
+      return undefined;
+    }
+  }
+
+  private async writeShared(entry: CachedJwks): Promise<void> {
+    if (!this.deps.jwksCache) return;
+    try {
+      await this.deps.jwksCache.put(this.sharedKey, entry);
+    } catch (e) {
+      this.deps.logger.warn('shared JWKS cache could not be written; other instances will fetch', {
+        provider: this.provider.name,
+        reason: e instanceof Error ? e.message : String(e),
+      });
     }
   }
 

@@ -17,6 +17,7 @@ import {
   type PassStep,
 } from '../jws/verify.js';
 import { ProviderKeys } from './provider-keys.js';
+import type { SharedJwksCache } from './jwks-cache.js';
 
 export const MAX_CI_TOKEN_BYTES = 16 * 1024;
 
@@ -41,6 +42,8 @@ export class CiVerifier {
       clock: Clock;
       logger: Logger;
       crypto: CryptoBackend;
+      /** A second level under each provider's in-memory keys, shared by instances (Workers). */
+      jwksCache?: SharedJwksCache;
     },
   ) {
     for (const p of providers) this.keys.set(p.name, new ProviderKeys(p, deps));

@@ -41,12 +41,29 @@ export async function rotateKey(store: Store, alg: SigningAlgorithm, now: number
 }
 
 /**
+ * What the core needs of its signing keys: the minter, the JWKS route, the
+ * readiness probe and the verification of our own tokens call nothing else.
+ * The Node entry brings a `KeyRing` (keys in the store, rotated by the CLI),
+ * the Workers entry a `SecretKeys` (keys in the SIGNING_KEY secret).
+ */
+export interface SigningKeys {
+  /** The key new tokens are signed with. */
+  signingKey(): Promise<SigningKey>;
+  /** The public JWK of one of our keys, current or retired, for checking our own tokens. */
+  verifyingJwk(kid: string): Promise<JWK | undefined>;
+  /** The public keys resource servers may meet in tokens alive at `now` (Unix seconds). */
+  jwks(now: number): Promise<JSONWebKeySet>;
+  /** Whether a key to sign with is loaded (/readyz). */
+  readonly ready: boolean;
+}
+
+/**
  * The signing keys as the running app sees them: the current key for signing,
  * every stored key for verifying our own tokens, and the public JWKS. It is
  * reloaded from the store at most every `refreshSeconds`, so a `keys rotate`
  * run from the CLI reaches a running server without a restart.
  */
-export class KeyRing {
+export class KeyRing implements SigningKeys {
   private current: SigningKey | undefined;
   /** Public JWKs by kid, the same object across reloads: the crypto backends cache imports per JWK. */
   private verifiers = new Map<string, JWK>();

@@ -6,7 +6,7 @@ import { checkScopes } from '../protocol/scope.js';
 import { randomId } from '../shared/crypto.js';
 import { MAX_TOKEN_BYTES } from './verify.js';
 import { webCryptoBackend, type CryptoBackend } from '../jws/backend.js';
-import type { KeyRing } from './keys.js';
+import type { SigningKeys } from './keys.js';
 
 export interface MintRequest {
   subject: string;
@@ -61,7 +61,7 @@ export class Minter {
   constructor(
     private readonly deps: {
       store: Store;
-      keys: KeyRing;
+      keys: SigningKeys;
       clock: Clock;
       issuer: string;
       audience: string;

@@ -16,7 +16,7 @@ import {
   type PassStep,
 } from '../jws/verify.js';
 import type { IssuedToken, Store } from '../store/types.js';
-import type { KeyRing } from './keys.js';
+import type { SigningKeys } from './keys.js';
 
 export interface OwnToken {
   payload: JWTPayload & { scope?: string; client_id?: string };
@@ -63,7 +63,7 @@ const NOT_A_JWT =
   'token is not a valid signed JWT: send the access_token this broker issued, unchanged';
 
 export interface OwnTokenDeps {
-  keys: Pick<KeyRing, 'verifyingJwk'>;
+  keys: Pick<SigningKeys, 'verifyingJwk'>;
   store: Pick<Store, 'getToken'>;
   clock: Clock;
   config: Pick<Config, 'issuer' | 'tokens'>;

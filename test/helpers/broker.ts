@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Hono } from 'hono';
 import { createApp, type AppOptions } from '../../src/app.js';
@@ -8,18 +5,16 @@ import type { CryptoBackend } from '../../src/jws/backend.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { Config } from '../../src/config/compile.js';
 import { parseConfig } from '../../src/config/load.js';
-import { SqliteStore } from '../../src/node/sqlite/store.js';
+import type { SqliteStore } from '../../src/node/sqlite/store.js';
 import { KeyRing } from '../../src/tokens/keys.js';
 import { Minter, type MintOutcome, type MintedToken } from '../../src/tokens/mint.js';
 import type { Logger } from '../../src/shared/log.js';
 import type { RateLimiterFactory } from '../../src/rate-limit/limiter.js';
+import { openTestDatabase, runtimeFetch, runtimeLimiters, tempDir } from './runtime.js';
+
+export { tempDir } from './runtime.js';
 
 export const HUB_SECRET = 'hub-secret-for-tests';
-
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'tokenbroker-test-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** A config object for tests; `extra` is merged over the base before parsing. */
 export function testConfigObject(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -52,6 +47,8 @@ export interface TestBroker {
   minter: Minter;
   dbPath: string;
   dir: string;
+  /** SQL on the database, on either runtime: rows for a query, none for a write. */
+  sql(query: string, ...args: unknown[]): Promise<Record<string, unknown>[]>;
   /** Closes the database (the temp dir stays until cleanup). */
   close(): Promise<void>;
   cleanup(): Promise<void>;
@@ -77,8 +74,8 @@ export async function startBroker(
   const { dir, cleanup } = options.dir ? { dir: options.dir, cleanup: () => {} } : tempDir();
   const config = options.config ?? (await testConfig());
   const clock = options.clock ?? new ManualClock(Date.now());
-  const dbPath = join(dir, 'tokenbroker.db');
-  const store = new SqliteStore(dbPath);
+  const db = await openTestDatabase(dir);
+  const { store, path: dbPath } = db;
   const keys = new KeyRing(store, clock, { algorithm: config.tokens.algorithm });
   await keys.init();
   const app = createApp({
@@ -86,10 +83,10 @@ export async function startBroker(
     store,
     keys,
     clock,
-    fetch: options.fetch,
+    fetch: options.fetch ?? runtimeFetch,
     logger: options.logger,
     crypto: options.crypto,
-    rateLimiter: options.rateLimiter,
+    rateLimiter: options.rateLimiter ?? runtimeLimiters(clock),
     clientAddress: options.clientAddress,
   });
   const minter = new Minter({
@@ -108,13 +105,14 @@ export async function startBroker(
     minter,
     dbPath,
     dir,
-    close: () => store.close(),
+    sql: db.sql,
+    close: () => db.close(),
     async cleanup() {
-      await store.close();
+      await db.close();
       cleanup();
     },
     async reopen() {
-      await store.close();
+      await db.close();
       return startBroker({ ...options, config, clock, dir });
     },
   };

@@ -33,7 +33,7 @@ export interface SamlTestBroker {
   postAcs(samlResponse: string, relayState?: string, cookies?: string | null): Promise<Response>;
   /** A full login; returns the session cookie (name=value). */
   login(o?: Partial<ResponseOptions>): Promise<string>;
-  sessionCount(): number;
+  sessionCount(): Promise<number>;
   cleanup(): Promise<void>;
 }
 
@@ -103,10 +103,9 @@ export async function startSamlBroker(
       if (res.status !== 303) throw new Error(`ACS answered ${res.status}: ${await res.text()}`);
       return sessionCookie(res)!;
     },
-    sessionCount() {
-      return (
-        t.broker.store.db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }
-      ).n;
+    async sessionCount() {
+      const [row] = await t.broker.sql('SELECT count(*) AS n FROM sessions');
+      return row!.n as number;
     },
     cleanup: () => t.broker.cleanup(),
   };

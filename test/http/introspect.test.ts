@@ -19,7 +19,7 @@ describe('introspection (RFC 7662)', () => {
 
   it('reports a token inactive once its row is gone (pruned or never recorded)', async () => {
     const minted = await mintFor(broker, ['read:models/acme/*']);
-    broker.store.db.prepare('DELETE FROM issued_tokens WHERE jti = ?').run(minted.jti);
+    await broker.sql('DELETE FROM issued_tokens WHERE jti = ?', minted.jti);
     expect(await introspect(broker, minted.token)).toEqual({ active: false });
   });
 

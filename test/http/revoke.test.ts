@@ -34,7 +34,7 @@ describe('revocation (RFC 7009)', () => {
       subject: 'user:alice@example.com',
     });
     expect(row!.tokenSha256).toMatch(/^[0-9a-f]{64}$/);
-    const all = JSON.stringify(broker.store.db.prepare('SELECT * FROM audit_events').all());
+    const all = JSON.stringify(await broker.sql('SELECT * FROM audit_events'));
     expect(all).not.toContain(minted.token);
   });
 });
@@ -83,10 +83,11 @@ describe('revocation racing an exchange', () => {
         audit: { source: 'exchange' },
       }),
     ).toEqual({ refused: 'parent_revoked' });
-    const rows = broker.store.db
-      .prepare('SELECT count(*) AS n FROM issued_tokens WHERE parent_jti = ?')
-      .get(parent.jti) as { n: number };
-    expect(rows.n).toBe(0);
+    const rows = await broker.sql(
+      'SELECT count(*) AS n FROM issued_tokens WHERE parent_jti = ?',
+      parent.jti,
+    );
+    expect(rows).toEqual([{ n: 0 }]);
     expect((await narrow(parent.token)).status).toBe(400); // and the endpoint refuses it outright
   });
 });

@@ -77,6 +77,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   node: ENTRIES_MAY_USE,
   workers: ENTRIES_MAY_USE,
   cli: [...ENTRIES_MAY_USE, 'node', 'workers'],
+  'worker.ts': ['workers'],
 };
 
 /** Packages each layer legitimately uses (anything else npm is allowed but not exercised). */

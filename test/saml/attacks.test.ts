@@ -294,7 +294,7 @@ describe('SAML ACS refuses attacks', () => {
     'refuses $name, starts no session, audits it',
     async ({ build, message, check }) => {
       const { id } = await t.startLogin();
-      const before = t.sessionCount();
+      const before = await t.sessionCount();
       const rowsBefore = (await t.broker.store.queryAudit({ event: 'login.failed' })).length;
       const res = await t.postAcs(build(id));
       expect(res.status).toBe(400);
@@ -302,7 +302,7 @@ describe('SAML ACS refuses attacks', () => {
       const html = await res.text();
       expect(html.replace(/&#39;/g, "'").replace(/&quot;/g, '"')).toMatch(message);
       expect(sessionCookie(res)).toBeUndefined();
-      expect(t.sessionCount()).toBe(before);
+      expect(await t.sessionCount()).toBe(before);
       // This attack's own row: exactly one more, with the check that refused it.
       const rows = (await t.broker.store.queryAudit({ event: 'login.failed' })).slice(rowsBefore);
       expect(rows).toHaveLength(1);
@@ -322,14 +322,14 @@ describe('SAML ACS refuses attacks', () => {
       `InResponseTo="${b.id}"`,
       `InResponseTo="${a.id}"`,
     ]);
-    const before = t.sessionCount();
+    const before = await t.sessionCount();
     const res = await t.postAcs(b64(altered));
     expect(res.status).toBe(400);
     expect(await res.text()).toContain(
       'the assertion answers another login request than its response: start the login again from /saml/login',
     );
     expect(sessionCookie(res)).toBeUndefined();
-    expect(t.sessionCount()).toBe(before);
+    expect(await t.sessionCount()).toBe(before);
     const rows = await t.broker.store.queryAudit({ event: 'login.failed' });
     expect(rows.at(-1)!.detail).toMatchObject({ check: 'subject_in_response_to' });
   });
@@ -352,12 +352,12 @@ describe('SAML ACS refuses attacks', () => {
 
   it('answers each login request once, even with a second, fresh assertion (request id guard)', async () => {
     const { id } = await t.startLogin();
-    const before = t.sessionCount();
+    const before = await t.sessionCount();
     expect((await t.postAcs(t.response({ inResponseTo: id }))).status).toBe(303);
     const second = await t.postAcs(t.response({ inResponseTo: id }));
     expect(second.status).toBe(400);
     expect(await second.text()).toContain('this login request was already answered');
-    expect(t.sessionCount()).toBe(before + 1);
+    expect(await t.sessionCount()).toBe(before + 1);
   });
 
   it('refuses a replayed assertion even where unsolicited logins are allowed (assertion ID guard)', async () => {
@@ -368,7 +368,7 @@ describe('SAML ACS refuses attacks', () => {
       const again = await open.postAcs(response);
       expect(again.status).toBe(400);
       expect(await again.text()).toContain('already used to log in');
-      expect(open.sessionCount()).toBe(1);
+      expect(await open.sessionCount()).toBe(1);
     } finally {
       await open.cleanup();
     }

@@ -18,7 +18,7 @@ describe('clock drift between the IdP and the broker', () => {
     expect(await text(res)).toContain(
       "this assertion became valid 2m41s after this server's clock: the IdP's clock is ahead (ask the IdP admin to sync it), or raise sso.saml.clock_skew (now 2m)",
     );
-    expect(t.sessionCount()).toBe(0);
+    expect(await t.sessionCount()).toBe(0);
     expect((await lastFailure()).detail).toMatchObject({
       driftSeconds: 161,
       direction: 'idp_ahead',

@@ -31,7 +31,7 @@ describe('SAML login is bound to the browser that started it', () => {
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('its login cookie is missing');
     expect(sessionCookie(res)).toBeUndefined();
-    expect(t.sessionCount()).toBe(0);
+    expect(await t.sessionCount()).toBe(0);
     const [row] = await t.broker.store.queryAudit({ event: 'login.failed' });
     expect(row!.detail).toMatchObject({ check: 'login_binding' });
   });
@@ -47,7 +47,7 @@ describe('SAML login is bound to the browser that started it', () => {
     const res = await t.postAcs(attackerResponse);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('answers a login that was not started in this browser');
-    expect(t.sessionCount()).toBe(0);
+    expect(await t.sessionCount()).toBe(0);
     // The attacker's own browser, which did start it, can finish it.
     expect((await t.postAcs(attackerResponse, '/', attackerCookie)).status).toBe(303);
   });

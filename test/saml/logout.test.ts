@@ -71,7 +71,7 @@ describe('SAML single logout from the IdP', () => {
       nameId: 'bob@example.com',
       attributes: { email: ['bob@example.com'], groups: ['ml-engineers'] },
     });
-    expect(t.sessionCount()).toBe(3);
+    expect(await t.sessionCount()).toBe(3);
     const res = await redirectSlo(logout.redirectQuery(opts({ id: '_logout-1' }), 'rs-1'), laptop);
     expect(res.status).toBe(302);
     const answer = logoutResponse(res);
@@ -93,7 +93,7 @@ describe('SAML single logout from the IdP', () => {
       laptop,
     );
     expect(res.status).toBe(302);
-    expect(t.sessionCount()).toBe(0);
+    expect(await t.sessionCount()).toBe(0);
     const [row] = await t.broker.store.queryAudit({ event: 'logout.idp' });
     expect(row!.detail).toMatchObject({ sessions: 1 });
   });
@@ -104,7 +104,7 @@ describe('SAML single logout from the IdP', () => {
     expect(res.status).toBe(303);
     expect(logoutResponse(res).xml).toContain('status:Success');
     expect((await get(t, '/', alice)).status).toBe(302);
-    expect(t.sessionCount()).toBe(0);
+    expect(await t.sessionCount()).toBe(0);
   });
 
   it('answers UnknownPrincipal, and ends nothing, for an opaque NameID it cannot find', async () => {
@@ -112,7 +112,7 @@ describe('SAML single logout from the IdP', () => {
     const res = await postSlo(logout.postXml(opts({ nameId: 'opaque-0042' })));
     expect(res.status).toBe(303);
     expect(logoutResponse(res).xml).toContain('status:UnknownPrincipal');
-    expect(t.sessionCount()).toBe(1);
+    expect(await t.sessionCount()).toBe(1);
   });
 
   const attacks: Array<{
@@ -238,7 +238,7 @@ describe('SAML single logout from the IdP', () => {
     expect(html).not.toMatch(/log in again|login refused|SAML assertion/i);
     expect(html).toContain('Logout request refused');
     expect((await get(t, '/', alice)).status).toBe(200);
-    expect(t.sessionCount()).toBe(1);
+    expect(await t.sessionCount()).toBe(1);
     const [row] = await t.broker.store.queryAudit({ event: 'logout.failed' });
     expect(row).toMatchObject({ outcome: 'denied' });
     if (check) expect(row!.detail).toMatchObject({ check, logout: true });
@@ -259,7 +259,7 @@ describe('SAML single logout from the IdP', () => {
     const alice = await t.login();
     const still = await get(t, '/saml/slo', alice);
     expect(await still.text()).toContain('You are still logged in');
-    expect(t.sessionCount()).toBe(1);
+    expect(await t.sessionCount()).toBe(1);
     const none = await t.broker.app.request('/saml/slo');
     expect(await none.text()).toContain('You are logged out');
   });

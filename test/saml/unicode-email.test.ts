@@ -86,7 +86,7 @@ describe('email addresses that Unicode would fold into another person', () => {
         expect(html).toContain('could be confused with another person');
         expect(html).toContain(c.character);
         expect(html).toContain('ask your IdP administrator');
-        expect(t.sessionCount()).toBe(0);
+        expect(await t.sessionCount()).toBe(0);
         const [row] = await t.broker.store.queryAudit({ event: 'login.failed' });
         expect(row).toMatchObject({ outcome: 'denied', subject: null });
         expect(row!.reason).toMatch(/^saml_invalid: the IdP asserted an email address/);
@@ -155,7 +155,7 @@ describe('email addresses that Unicode would fold into another person', () => {
     });
     const res = await t.broker.app.request('/saml/slo', form({ SAMLRequest: b64(xml) }));
     expect(res.status).toBe(303);
-    expect(t.sessionCount()).toBe(1);
+    expect(await t.sessionCount()).toBe(1);
     expect((await get(t, '/', karl)).status).toBe(200);
     const [row] = await t.broker.store.queryAudit({ event: 'logout.idp' });
     expect(row).toMatchObject({ outcome: 'denied', subject: null });
@@ -163,7 +163,7 @@ describe('email addresses that Unicode would fold into another person', () => {
     // The same request naming Karl plainly ends his session.
     const plain = logout.postXml({ destination: `${ISSUER}/saml/slo`, nameId: 'Karl@example.com' });
     await t.broker.app.request('/saml/slo', form({ SAMLRequest: b64(plain) }));
-    expect(t.sessionCount()).toBe(0);
+    expect(await t.sessionCount()).toBe(0);
   });
 
   it('refuses an address longer than RFC 5321 allows, before any pattern runs on it', async () => {
@@ -175,6 +175,6 @@ describe('email addresses that Unicode would fold into another person', () => {
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('the IdP sent no email address for you');
     }
-    expect(t.sessionCount()).toBe(0);
+    expect(await t.sessionCount()).toBe(0);
   });
 });

@@ -27,8 +27,9 @@ describe('the migrations', () => {
     expect(files.filter((f) => !/^\d{4}_[a-z0-9_]+\.sql$/.test(f))).toEqual([]);
   });
 
-  it('write each trigger on one line ending in its only END, as D1 needs', () => {
+  it('write each trigger on one line ending in its only END, in LF files, as remote D1 needs', () => {
     for (const m of MIGRATIONS) {
+      expect(m.sql, m.file).not.toContain('\r');
       const statements = m.sql.split('\n').filter((l) => /^\s*CREATE\s+TRIGGER\b/i.test(l));
       for (const line of statements) {
         expect(line, m.file).toMatch(/\bEND;\s*$/);

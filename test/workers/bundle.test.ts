@@ -65,9 +65,12 @@ const outsideCompat = (reached: Map<string, string>) =>
   [...reached].filter(([m]) => !WORKERS_NODE_COMPAT.has(m)).map(([m, by]) => `${m} (from ${by})`);
 
 describe('the core bundles for Workers', () => {
-  it('reaches no Node module that nodejs_compat lacks from createApp', async () => {
-    expect(outsideCompat(await nodeModulesReached('src/app.ts'))).toEqual([]);
-  });
+  it.each(['src/app.ts', 'src/worker.ts'])(
+    'reaches no Node module that nodejs_compat lacks from %s',
+    async (entry) => {
+      expect(outsideCompat(await nodeModulesReached(entry))).toEqual([]);
+    },
+  );
 
   it('names the module and its importer when a Node-only one is reached (the SQLite store)', async () => {
     expect(outsideCompat(await nodeModulesReached('src/node/sqlite/store.ts'))).toContain(

@@ -15,7 +15,7 @@ import {
   sessionFromRow,
   tokenFromRow,
   type Row,
-} from './rows.js';
+} from '../../store/rows.js';
 
 /**
  * The read side of SqliteStore: the main thread's connection, which runs

@@ -23,7 +23,7 @@ import { storeError } from './health.js';
 import { openDatabase, type OpenOptions } from './open.js';
 import { Readiness } from './readiness.js';
 import { SqliteReader } from './reader.js';
-import { deviceCodeFromRow } from './rows.js';
+import { deviceCodeFromRow } from '../../store/rows.js';
 
 /**
  * The SQLite store (Node). WAL with synchronous=FULL: a token is returned only

@@ -99,9 +99,17 @@ describe('a database created when the migrations were TypeScript strings', () =>
     return file;
   }
 
+  // The fixture stops at the last migration of that time; later files are applied on open.
+  const known = MIGRATIONS.slice(0, fixture.schema_migrations.length);
+  const laterObjects = new Set(
+    MIGRATIONS.slice(known.length).flatMap((m) =>
+      [...m.sql.matchAll(/CREATE\s+(?:TABLE|INDEX|TRIGGER|VIEW)\s+(\w+)/gi)].map((x) => x[1]!),
+    ),
+  );
+
   it('records the same versions and names the files carry', () => {
     expect(fixture.schema_migrations).toEqual(
-      MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
+      known.map((m) => ({ version: m.version, name: m.name })),
     );
   });
 
@@ -110,8 +118,9 @@ describe('a database created when the migrations were TypeScript strings', () =>
     const { db, schemaProblems } = openDatabase(file);
     try {
       expect(schemaProblems).toEqual([]);
-      expect(applied(db)).toEqual(fixture.schema_migrations);
-      const byName = (rows: SchemaRow[]) => new Map(rows.map((o) => [o.name, o.sql]));
+      expect(applied(db)).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+      const byName = (rows: SchemaRow[]) =>
+        new Map(rows.filter((o) => !laterObjects.has(o.name)).map((o) => [o.name, o.sql]));
       expect(byName(schema(db))).toEqual(byName(fixture.objects));
     } finally {
       db.close();
@@ -123,7 +132,7 @@ describe('a database created when the migrations were TypeScript strings', () =>
     const old = new Database(file);
     const before = schema(old);
     old.close();
-    const now = freshSchema().objects;
+    const now = freshSchema().objects.filter((o) => !laterObjects.has(o.name));
     expect(before.map((o) => o.name)).toEqual(now.map((o) => o.name));
     const differing = now.filter((o, i) => o.sql !== before[i]!.sql);
     expect(differing.map((o) => o.name)).toEqual(['audit_events_no_update']);

@@ -4,9 +4,9 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
-} from '../../store/types.js';
+} from './types.js';
 
-/** SQLite rows as the Store interface returns them: JSON columns parsed, NULLs as null. */
+/** SQLite (and D1) rows as the Store interface returns them: JSON columns parsed, NULLs as null. */
 export type Row = Record<string, unknown>;
 
 export const keyFromRow = (r: Row): StoredKey => ({
