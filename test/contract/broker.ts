@@ -55,6 +55,13 @@ export interface ContractBroker {
   submit(path: string, cookie: string, params: Record<string, string>): Promise<Response>;
 }
 
+/**
+ * workerd's start (wrangler's bundle, the local D1's migrations, the first
+ * build of the app) takes a few seconds alone and several times that while
+ * `npm test` keeps both cores busy: more than the config's 30 s hook timeout.
+ */
+const START_TIMEOUT_MS = 90_000;
+
 /** Starts the broker on `target` before the file's tests and stops it after; read it inside a test. */
 export function useBroker(target: Target): () => ContractBroker {
   let broker: ContractBroker | undefined;
@@ -71,10 +78,10 @@ export function useBroker(target: Target): () => ContractBroker {
     });
     closers.push(running.close);
     broker = contractBroker(running, github, gitlab, idp);
-  });
+  }, START_TIMEOUT_MS);
   afterAll(async () => {
     for (const close of closers.reverse()) await close();
-  });
+  }, START_TIMEOUT_MS);
   return () => {
     if (!broker) throw new Error(`the ${target.name} broker did not start: see beforeAll's error`);
     return broker;

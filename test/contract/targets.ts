@@ -112,6 +112,12 @@ export const workersTarget: Target = {
       });
       await worker.ready;
       const url = (await worker.url).origin;
+      try {
+        await answersReady(url);
+      } catch (e) {
+        await worker.dispose();
+        throw e;
+      }
       return {
         name: 'workers',
         url,
@@ -139,6 +145,31 @@ export const workersTarget: Target = {
 };
 
 export const TARGETS: Target[] = [nodeTarget, workersTarget];
+
+/** How long the first request may wait for wrangler's bundle and the Worker's first build. */
+const FIRST_ANSWER_MS = 45_000;
+
+/**
+ * Fails the file's beforeAll at once, with the reason, when the Worker cannot
+ * serve: a bundle that did not build leaves every request hanging (each test
+ * would then wait out its own timeout), a broken binding answers 503.
+ */
+async function answersReady(url: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(FIRST_ANSWER_MS) });
+  } catch (e) {
+    throw new Error(
+      `the Worker did not answer GET /readyz within ${FIRST_ANSWER_MS / 1000} s: see wrangler's build errors above`,
+      { cause: e },
+    );
+  }
+  if (res.status !== 200) {
+    throw new Error(
+      `the Worker is not ready: GET /readyz answered ${res.status} ${await res.text()}`,
+    );
+  }
+}
 
 /** A private signing key as an operator puts it in the SIGNING_KEY secret. */
 async function signingKey() {

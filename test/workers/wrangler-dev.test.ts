@@ -158,19 +158,29 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves with wrangler's output once it says it is ready on `url`; rejects if it exits first. */
-function ready(child: ChildProcess, url: string): Promise<string> {
+/**
+ * Resolves with wrangler's output once it says it is ready on `url`; rejects,
+ * with that output, if it exits first or is not ready within `withinMs`.
+ */
+function ready(child: ChildProcess, url: string, withinMs = 90_000): Promise<string> {
   return new Promise((resolveReady, reject) => {
     let output = '';
+    const timer = setTimeout(
+      () => reject(new Error(`wrangler dev was not ready within ${withinMs} ms:\n${output}`)),
+      withinMs,
+    );
     const onData = (d: Buffer) => {
       output += d;
-      if (output.includes(`Ready on ${url}`)) resolveReady(output);
+      if (!output.includes(`Ready on ${url}`)) return;
+      clearTimeout(timer);
+      resolveReady(output);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`wrangler dev exited (${code}) before it was ready:\n${output}`)),
-    );
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`wrangler dev exited (${code}) before it was ready:\n${output}`));
+    });
   });
 }
 
