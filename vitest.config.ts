@@ -64,6 +64,8 @@ export default defineConfig(async () => {
             testTimeout: 20_000,
             hookTimeout: 30_000,
             pool: 'forks',
+            // wrangler, started by test/contract and test/workers: no telemetry, no cf.json download.
+            env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
           },
         },
         {
