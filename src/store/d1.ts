@@ -25,6 +25,7 @@ import type {
   StoredKey,
   StoredSession,
 } from './types.js';
+import { auditQuery, tokensQuery } from './queries.js';
 import { AUDIT_COLUMNS, auditValues, TOKEN_COLUMNS, tokenValues } from './columns.js';
 
 /**
@@ -256,23 +257,8 @@ export class D1Store implements Store {
   }
 
   async listTokens(filter: Parameters<Store['listTokens']>[0]): Promise<IssuedToken[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.subject !== undefined) {
-      where.push('subject = ?');
-      args.push(filter.subject);
-    }
-    if (filter.activeAt !== undefined) {
-      where.push('revoked_at IS NULL AND expires_at > ?');
-      args.push(filter.activeAt);
-    }
-    const rows = await this.all(
-      `SELECT * FROM issued_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY issued_at DESC, rowid DESC LIMIT ?`,
-      ...args,
-      filter.limit ?? 1000,
-    );
-    return rows.map(tokenFromRow);
+    const { sql, args } = tokensQuery(filter);
+    return (await this.all(sql, ...args)).map(tokenFromRow);
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
@@ -284,23 +270,8 @@ export class D1Store implements Store {
   }
 
   async queryAudit(filter: AuditFilter): Promise<StoredAuditEvent[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const add = (sql: string, v: unknown) => {
-      where.push(sql);
-      args.push(v);
-    };
-    if (filter.since !== undefined) add('time >= ?', filter.since);
-    if (filter.subject !== undefined) add('subject = ?', filter.subject);
-    if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
-    if (filter.event !== undefined) add('event = ?', filter.event);
-    const rows = await this.all(
-      `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY id LIMIT ?`,
-      ...args,
-      filter.limit ?? 10_000,
-    );
-    return rows.map(auditFromRow);
+    const { sql, args } = auditQuery(filter);
+    return (await this.all(sql, ...args)).map(auditFromRow);
   }
 
   async claimOnce(key: string, expiresAt: number): Promise<boolean> {

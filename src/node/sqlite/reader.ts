@@ -16,6 +16,7 @@ import {
   tokenFromRow,
   type Row,
 } from '../../store/rows.js';
+import { auditQuery, tokensQuery } from '../../store/queries.js';
 
 /**
  * The read side of SqliteStore: the main thread's connection, which runs
@@ -51,40 +52,18 @@ export class SqliteReader {
   }
 
   listTokens(filter: Parameters<Store['listTokens']>[0]): IssuedToken[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.subject !== undefined) {
-      where.push('subject = ?');
-      args.push(filter.subject);
-    }
-    if (filter.activeAt !== undefined) {
-      where.push('revoked_at IS NULL AND expires_at > ?');
-      args.push(filter.activeAt);
-    }
-    const sql = `SELECT * FROM issued_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY issued_at DESC, rowid DESC LIMIT ?`;
+    const { sql, args } = tokensQuery(filter);
     return this.db
       .prepare(sql)
-      .all(...args, filter.limit ?? 1000)
+      .all(...args)
       .map((r) => tokenFromRow(r as Row));
   }
 
   queryAudit(filter: AuditFilter): StoredAuditEvent[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const add = (sql: string, v: unknown) => {
-      where.push(sql);
-      args.push(v);
-    };
-    if (filter.since !== undefined) add('time >= ?', filter.since);
-    if (filter.subject !== undefined) add('subject = ?', filter.subject);
-    if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
-    if (filter.event !== undefined) add('event = ?', filter.event);
-    const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY id LIMIT ?`;
+    const { sql, args } = auditQuery(filter);
     return this.db
       .prepare(sql)
-      .all(...args, filter.limit ?? 10_000)
+      .all(...args)
       .map((r) => auditFromRow(r as Row));
   }
 
