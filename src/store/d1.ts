@@ -1,4 +1,5 @@
-import { BrokerError } from '../shared/errors.js';
+import { D1Client, messageOf, type D1Like } from './d1-client.js';
+import { recordIssue, revokeSubject, revokeToken } from './d1-tokens.js';
 import { MIGRATIONS } from './migrations.js';
 import {
   auditFromRow,
@@ -26,31 +27,9 @@ import type {
   StoredSession,
 } from './types.js';
 import { auditQuery, tokensQuery } from './queries.js';
-import { AUDIT_COLUMNS, auditValues, TOKEN_COLUMNS, tokenValues } from './columns.js';
+import { AUDIT_COLUMNS, auditValues } from './columns.js';
 
-/**
- * The part of Cloudflare's D1Database binding this store uses, so that the
- * core needs no Workers types: `env.DB` fits it.
- */
-export interface D1Like {
-  prepare(sql: string): D1StatementLike;
-  batch(statements: D1StatementLike[]): Promise<D1ResultLike[]>;
-}
-
-export interface D1StatementLike {
-  bind(...values: unknown[]): D1StatementLike;
-  all(): Promise<D1ResultLike>;
-  run(): Promise<D1ResultLike>;
-}
-
-export interface D1ResultLike {
-  results: unknown[];
-  meta: { changes?: number };
-}
-
-const tree = `WITH RECURSIVE tree(jti) AS (
-    SELECT jti FROM issued_tokens WHERE jti = ?
-    UNION SELECT t.jti FROM issued_tokens t JOIN tree ON t.parent_jti = tree.jti)`;
+export type { D1Like } from './d1-client.js';
 
 /**
  * The D1 store (Workers). D1 has no BEGIN: every write that must happen
@@ -62,7 +41,11 @@ const tree = `WITH RECURSIVE tree(jti) AS (
  * under unique keys: they hold across isolates, never in memory.
  */
 export class D1Store implements Store {
-  constructor(private readonly db: D1Like) {}
+  private readonly db: D1Client;
+
+  constructor(binding: D1Like) {
+    this.db = new D1Client(binding);
+  }
 
   /** What keeps D1 from serving exchanges: it does not answer, cannot be written, or lacks migrations. */
   async readiness(): Promise<string[]> {
@@ -74,17 +57,15 @@ export class D1Store implements Store {
           `D1 database (binding DB) lacks migrations ${missing.join(', ')}: run \`wrangler d1 migrations apply DB --remote\``,
         ];
       }
-      await this.db
-        .prepare(
-          `INSERT INTO readiness_probe (id, checked_at) VALUES (1, ?)
-           ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
-        )
-        .bind(Math.floor(Date.now() / 1000))
-        .run();
+      await this.db.run(
+        `INSERT INTO readiness_probe (id, checked_at) VALUES (1, ?)
+         ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
+        Math.floor(Date.now() / 1000),
+      );
       return [];
     } catch (e) {
       return [
-        `D1 database (binding DB) cannot be written: ${messageOf(e)}; check the binding in wrangler.toml and the D1 dashboard`,
+        `D1 database (binding DB) cannot be written: ${messageOf(e instanceof Error && e.cause !== undefined ? e.cause : e)}; check the binding in wrangler.toml and the D1 dashboard`,
       ];
     }
   }
@@ -92,7 +73,7 @@ export class D1Store implements Store {
   async close(): Promise<void> {}
 
   async listKeys(): Promise<StoredKey[]> {
-    const rows = await this.all(
+    const rows = await this.db.all(
       `SELECT k.*, (SELECT max(t.expires_at) FROM issued_tokens t WHERE t.kid = k.kid) AS last_expiry
        FROM signing_keys k ORDER BY k.created_at DESC, k.rowid DESC`,
     );
@@ -100,7 +81,7 @@ export class D1Store implements Store {
   }
 
   async addKey(key: NewKey, retireCurrentAt?: number): Promise<void> {
-    const insert = this.stmt(
+    const insert = this.db.stmt(
       `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)`,
       key.kid,
       key.alg,
@@ -112,16 +93,16 @@ export class D1Store implements Store {
       retireCurrentAt === undefined
         ? []
         : [
-            this.stmt(
+            this.db.stmt(
               'UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL',
               retireCurrentAt,
             ),
           ];
-    await this.batch([...retire, insert]);
+    await this.db.batch([...retire, insert]);
   }
 
   async pruneKeys(now: number): Promise<string[]> {
-    const rows = await this.all(
+    const rows = await this.db.all(
       `DELETE FROM signing_keys WHERE retired_at IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM issued_tokens t WHERE t.kid = signing_keys.kid AND t.expires_at > ?)
        RETURNING kid`,
@@ -130,140 +111,31 @@ export class D1Store implements Store {
     return rows.map((r) => r.kid as string);
   }
 
-  /**
-   * The token row goes in only when its parent (if any) is live and its
-   * one-time value unused; the guard and the audit row follow it only when it
-   * went in (its jti is new, so its presence says so).
-   */
   async recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTime): Promise<IssueOutcome> {
-    const parentLive = `(?1 IS NULL OR EXISTS (SELECT 1 FROM issued_tokens WHERE jti = ?1 AND revoked_at IS NULL))`;
-    const unused =
-      once === undefined
-        ? '1'
-        : 'deviceCodeSha256' in once
-          ? `EXISTS (SELECT 1 FROM device_codes WHERE device_code_sha256 = ?2 AND status = 'approved' AND expires_at > ?3)`
-          : 'NOT EXISTS (SELECT 1 FROM replay_guard WHERE key = ?2)';
-    const onceArgs =
-      once === undefined
-        ? [null, null]
-        : 'deviceCodeSha256' in once
-          ? [once.deviceCodeSha256, once.at]
-          : [once.key, once.expiresAt];
-    const values = tokenValues(token);
-    const insertToken = this.stmt(
-      `INSERT INTO issued_tokens (${TOKEN_COLUMNS}) SELECT ${values.map((_, i) => `?${i + 4}`).join(', ')}
-       WHERE ${parentLive} AND ${unused}`,
-      token.parentJti,
-      ...onceArgs,
-      ...values,
-    );
-    const issued = `EXISTS (SELECT 1 FROM issued_tokens WHERE jti = ?1)`;
-    const consume =
-      once === undefined
-        ? []
-        : 'deviceCodeSha256' in once
-          ? [
-              this.stmt(
-                `UPDATE device_codes SET status = 'redeemed', jti = ?1 WHERE device_code_sha256 = ?2 AND ${issued}`,
-                token.jti,
-                once.deviceCodeSha256,
-              ),
-            ]
-          : [
-              this.stmt(
-                `INSERT INTO replay_guard (key, expires_at) SELECT ?2, ?3 WHERE ${issued}`,
-                token.jti,
-                once.key,
-                once.expiresAt,
-              ),
-            ];
-    const auditValuesList = auditValues(audit);
-    const insertAudit = this.stmt(
-      `INSERT INTO audit_events (${AUDIT_COLUMNS}) SELECT ${auditValuesList.map((_, i) => `?${i + 2}`).join(', ')}
-       WHERE ${issued}`,
-      token.jti,
-      ...auditValuesList,
-    );
-    const parent = this.stmt('SELECT revoked_at FROM issued_tokens WHERE jti = ?', token.parentJti);
-    const [parentRows, inserted] = await this.batch([parent, insertToken, ...consume, insertAudit]);
-    if (inserted!.meta.changes === 1) return 'issued';
-    const p = parentRows!.results[0] as Row | undefined;
-    if (token.parentJti !== null && (!p || p.revoked_at !== null)) return 'parent_revoked';
-    return 'replayed';
+    return recordIssue(this.db, token, audit, once);
   }
 
   async getToken(jti: string): Promise<IssuedToken | undefined> {
-    const [r] = await this.all('SELECT * FROM issued_tokens WHERE jti = ?', jti);
+    const [r] = await this.db.all('SELECT * FROM issued_tokens WHERE jti = ?', jti);
     return r && tokenFromRow(r);
   }
 
   async revokeToken(jti: string, at: number, audit: AuditEvent): Promise<string[]> {
-    const auditRow = auditValues(audit);
-    const detail = auditRow.pop();
-    // Written first, from the rows the update is about to revoke: the same set, in one transaction.
-    const insertAudit = this.stmt(
-      `${tree} INSERT INTO audit_events (${AUDIT_COLUMNS})
-       SELECT ${auditRow.map((_, i) => `?${i + 3}`).join(', ')},
-         json_set(coalesce(?2, '{}'), '$.revoked', json(gone.jtis))
-       FROM (SELECT json_group_array(jti) AS jtis, count(*) AS n FROM issued_tokens
-             WHERE jti IN tree AND revoked_at IS NULL) gone
-       WHERE gone.n > 0`,
-      jti,
-      detail,
-      ...auditRow,
-    );
-    const revoke = this.stmt(
-      `${tree} UPDATE issued_tokens SET revoked_at = ? WHERE jti IN tree AND revoked_at IS NULL RETURNING jti`,
-      jti,
-      at,
-    );
-    const [, revoked] = await this.batch([insertAudit, revoke]);
-    return revoked!.results.map((r) => (r as Row).jti as string);
+    return revokeToken(this.db, jti, at, audit);
   }
 
-  /**
-   * Also denies the subject's approved device codes not yet redeemed: they
-   * would otherwise still give a token after the person was revoked.
-   */
   async revokeSubject(subject: string, at: number, audit: AuditEvent): Promise<string[]> {
-    const auditRow = auditValues(audit);
-    const detail = auditRow.pop();
-    const live = 'subject = ?1 AND revoked_at IS NULL AND expires_at > ?2';
-    const approved = `subject = ?1 AND status = 'approved' AND expires_at > ?2`;
-    const insertAudit = this.stmt(
-      `INSERT INTO audit_events (${AUDIT_COLUMNS})
-       SELECT ${auditRow.map((_, i) => `?${i + 4}`).join(', ')},
-         CASE WHEN d.n > 0 THEN json_set(r.detail, '$.device_codes_denied', d.n) ELSE r.detail END
-       FROM (SELECT json_set(coalesce(?3, '{}'), '$.revoked',
-               json((SELECT json_group_array(jti) FROM issued_tokens WHERE ${live}))) AS detail) r,
-            (SELECT count(*) AS n FROM device_codes WHERE ${approved}) d`,
-      subject,
-      at,
-      detail,
-      ...auditRow,
-    );
-    const revoke = this.stmt(
-      `UPDATE issued_tokens SET revoked_at = ?2 WHERE ${live} RETURNING jti`,
-      subject,
-      at,
-    );
-    const deny = this.stmt(
-      `UPDATE device_codes SET status = 'denied', decided_at = ?2 WHERE ${approved}`,
-      subject,
-      at,
-    );
-    const [, revoked] = await this.batch([insertAudit, revoke, deny]);
-    return revoked!.results.map((r) => (r as Row).jti as string);
+    return revokeSubject(this.db, subject, at, audit);
   }
 
   async listTokens(filter: Parameters<Store['listTokens']>[0]): Promise<IssuedToken[]> {
     const { sql, args } = tokensQuery(filter);
-    return (await this.all(sql, ...args)).map(tokenFromRow);
+    return (await this.db.all(sql, ...args)).map(tokenFromRow);
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
     const values = auditValues(event);
-    await this.run(
+    await this.db.run(
       `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${values.map(() => '?').join(', ')})`,
       ...values,
     );
@@ -271,11 +143,11 @@ export class D1Store implements Store {
 
   async queryAudit(filter: AuditFilter): Promise<StoredAuditEvent[]> {
     const { sql, args } = auditQuery(filter);
-    return (await this.all(sql, ...args)).map(auditFromRow);
+    return (await this.db.all(sql, ...args)).map(auditFromRow);
   }
 
   async claimOnce(key: string, expiresAt: number): Promise<boolean> {
-    const rows = await this.all(
+    const rows = await this.db.all(
       'INSERT INTO replay_guard (key, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING key',
       key,
       expiresAt,
@@ -285,12 +157,12 @@ export class D1Store implements Store {
 
   async createDeviceCode(code: NewDeviceCode): Promise<boolean> {
     // An expired request gives its user code up to a new one (prune may not have run yet).
-    const free = this.stmt(
+    const free = this.db.stmt(
       'DELETE FROM device_codes WHERE user_code = ? AND expires_at <= ?',
       code.userCode,
       code.createdAt,
     );
-    const insert = this.stmt(
+    const insert = this.db.stmt(
       `INSERT INTO device_codes (device_code_sha256, user_code, scopes, ttl, client_id,
          client_address, user_agent, created_at, expires_at, poll_interval, status)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
@@ -306,20 +178,20 @@ export class D1Store implements Store {
       code.expiresAt,
       code.interval,
     );
-    const [, inserted] = await this.batch([free, insert]);
+    const [, inserted] = await this.db.batch([free, insert]);
     return inserted!.results.length === 1;
   }
 
   async getDeviceCodeByUserCode(userCode: string): Promise<DeviceCode | undefined> {
-    const [r] = await this.all('SELECT * FROM device_codes WHERE user_code = ?', userCode);
+    const [r] = await this.db.all('SELECT * FROM device_codes WHERE user_code = ?', userCode);
     return r && deviceCodeFromRow(r);
   }
 
   async countLiveDeviceCodes(at: number, clientAddress?: string | null): Promise<number> {
     const [r] =
       clientAddress === undefined
-        ? await this.all('SELECT count(*) AS n FROM device_codes WHERE expires_at > ?', at)
-        : await this.all(
+        ? await this.db.all('SELECT count(*) AS n FROM device_codes WHERE expires_at > ?', at)
+        : await this.db.all(
             'SELECT count(*) AS n FROM device_codes WHERE expires_at > ? AND client_address IS ?',
             at,
             clientAddress,
@@ -335,7 +207,7 @@ export class D1Store implements Store {
     const pending = `device_code_sha256 = ?1 AND status = 'pending' AND expires_at > ?2`;
     const values = auditValues(audit);
     // The audit row first, on the condition the update is about to change.
-    const insertAudit = this.stmt(
+    const insertAudit = this.db.stmt(
       `INSERT INTO audit_events (${AUDIT_COLUMNS}) SELECT ${values.map((_, i) => `?${i + 3}`).join(', ')}
        WHERE EXISTS (SELECT 1 FROM device_codes WHERE ${pending})`,
       deviceCodeSha256,
@@ -343,7 +215,7 @@ export class D1Store implements Store {
       ...values,
     );
     const approved = decision.status === 'approved';
-    const decide = this.stmt(
+    const decide = this.db.stmt(
       `UPDATE device_codes SET status = ?3, subject = ?4, approved_scopes = ?5, approver_claims = ?6,
          decided_at = ?2 WHERE ${pending} RETURNING device_code_sha256`,
       deviceCodeSha256,
@@ -353,17 +225,17 @@ export class D1Store implements Store {
       approved ? JSON.stringify(decision.approvedScopes) : null,
       approved ? JSON.stringify(decision.approverClaims) : null,
     );
-    const [, decided] = await this.batch([insertAudit, decide]);
+    const [, decided] = await this.db.batch([insertAudit, decide]);
     return decided!.results.length === 1;
   }
 
   async pollDeviceCode(deviceCodeSha256: string, now: number): Promise<DevicePoll | undefined> {
-    const before = this.stmt(
+    const before = this.db.stmt(
       'SELECT * FROM device_codes WHERE device_code_sha256 = ?',
       deviceCodeSha256,
     );
     // RFC 8628 section 3.5: a poll sooner than the interval adds 5 s for this and every later poll.
-    const note = this.stmt(
+    const note = this.db.stmt(
       `UPDATE device_codes SET last_poll_at = ?2,
          poll_interval = poll_interval + CASE WHEN last_poll_at IS NOT NULL
            AND ?2 - last_poll_at < poll_interval THEN 5 ELSE 0 END
@@ -371,7 +243,7 @@ export class D1Store implements Store {
       deviceCodeSha256,
       now,
     );
-    const [found] = await this.batch([before, note]);
+    const [found] = await this.db.batch([before, note]);
     const row = found!.results[0] as Row | undefined;
     if (!row) return undefined;
     if (row.status !== 'pending') return { code: deviceCodeFromRow(row), tooFast: false };
@@ -383,7 +255,7 @@ export class D1Store implements Store {
   }
 
   async createSession(s: StoredSession): Promise<void> {
-    await this.run(
+    await this.db.run(
       `INSERT INTO sessions (id_sha256, subject, data, created_at, last_seen_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
       s.idSha256,
@@ -396,12 +268,12 @@ export class D1Store implements Store {
   }
 
   async getSession(idSha256: string): Promise<StoredSession | undefined> {
-    const [r] = await this.all('SELECT * FROM sessions WHERE id_sha256 = ?', idSha256);
+    const [r] = await this.db.all('SELECT * FROM sessions WHERE id_sha256 = ?', idSha256);
     return r && sessionFromRow(r);
   }
 
   async touchSession(idSha256: string, lastSeenAt: number): Promise<void> {
-    await this.run(
+    await this.db.run(
       'UPDATE sessions SET last_seen_at = ? WHERE id_sha256 = ?',
       lastSeenAt,
       idSha256,
@@ -409,22 +281,22 @@ export class D1Store implements Store {
   }
 
   async deleteSession(idSha256: string): Promise<void> {
-    await this.run('DELETE FROM sessions WHERE id_sha256 = ?', idSha256);
+    await this.db.run('DELETE FROM sessions WHERE id_sha256 = ?', idSha256);
   }
 
   async deleteSubjectSessions(subject: string): Promise<number> {
-    const result = await this.run('DELETE FROM sessions WHERE subject = ?', subject);
+    const result = await this.db.run('DELETE FROM sessions WHERE subject = ?', subject);
     return result.meta.changes ?? 0;
   }
 
   async prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts> {
-    const results = await this.batch([
-      this.stmt('DELETE FROM replay_guard WHERE expires_at <= ?', now),
-      this.stmt('DELETE FROM issued_tokens WHERE expires_at <= ?', now),
-      this.stmt('DELETE FROM sessions WHERE expires_at <= ?', now),
+    const results = await this.db.batch([
+      this.db.stmt('DELETE FROM replay_guard WHERE expires_at <= ?', now),
+      this.db.stmt('DELETE FROM issued_tokens WHERE expires_at <= ?', now),
+      this.db.stmt('DELETE FROM sessions WHERE expires_at <= ?', now),
       // An hour past expiry, so a device still polling is told expired_token, not "unknown code".
-      this.stmt('DELETE FROM device_codes WHERE expires_at <= ?', now - 3600),
-      this.stmt('DELETE FROM audit_events WHERE time < ?', now - auditRetentionSeconds),
+      this.db.stmt('DELETE FROM device_codes WHERE expires_at <= ?', now - 3600),
+      this.db.stmt('DELETE FROM audit_events WHERE time < ?', now - auditRetentionSeconds),
     ]);
     const [replayGuards, tokens, sessions, deviceCodes, auditEvents] = results.map(
       (r) => r.meta.changes ?? 0,
@@ -439,55 +311,11 @@ export class D1Store implements Store {
   }
 
   private async migrationsApplied(): Promise<Set<string>> {
-    const [table] = await this.all(
+    const [table] = await this.db.all(
       "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'd1_migrations'",
     );
     if (!table) return new Set();
-    const rows = await this.all('SELECT name FROM d1_migrations');
+    const rows = await this.db.all('SELECT name FROM d1_migrations');
     return new Set(rows.map((r) => r.name as string));
   }
-
-  private stmt(sql: string, ...args: unknown[]): D1StatementLike {
-    return this.db.prepare(sql).bind(...args);
-  }
-
-  private async all(sql: string, ...args: unknown[]): Promise<Row[]> {
-    try {
-      return (await this.stmt(sql, ...args).all()).results as Row[];
-    } catch (e) {
-      throw unavailable(e);
-    }
-  }
-
-  private async run(sql: string, ...args: unknown[]): Promise<D1ResultLike> {
-    try {
-      return await this.stmt(sql, ...args).run();
-    } catch (e) {
-      throw unavailable(e);
-    }
-  }
-
-  private async batch(statements: D1StatementLike[]): Promise<D1ResultLike[]> {
-    try {
-      return await this.db.batch(statements);
-    } catch (e) {
-      throw unavailable(e);
-    }
-  }
-}
-
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
-/**
- * D1 refusing a query (overloaded, unreachable, a storage error) is the
- * broker's temporary trouble, not the caller's: a 503 that says to retry,
- * with D1's error kept as the cause for the log. Nothing of the batch was
- * written: D1 rolls a failed batch back whole.
- */
-function unavailable(error: unknown): BrokerError {
-  return new BrokerError(
-    'unavailable',
-    'the broker cannot reach its database right now, so it issues and revokes nothing: retry in a minute (operators: /readyz says why)',
-    { headers: { 'Retry-After': '60' }, detail: { d1: messageOf(error) }, cause: error },
-  );
 }
