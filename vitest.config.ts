@@ -1,5 +1,5 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 
@@ -18,7 +18,7 @@ const workerdRuntime: Plugin = {
   name: 'workerd-runtime',
   enforce: 'pre',
   resolveId: (source, importer) =>
-    source === './runtime.js' && importer?.includes('/test/helpers/')
+    importer && resolve(dirname(importer), source) === resolve('test/helpers/runtime.js')
       ? resolve('test/workerd/runtime.ts')
       : undefined,
 };
@@ -42,6 +42,9 @@ const SHARED = [
   'test/device/authorization.test.ts',
   'test/device/guessing.test.ts',
   'test/device/approval-page.test.ts',
+  'test/sessions/sessions.test.ts',
+  'test/oidc/jwks-cache.test.ts',
+  'test/device/flow.test.ts',
 ];
 
 /**

@@ -12,7 +12,7 @@ import {
   poll,
   verifyAgainstJwks,
 } from '../helpers/device.js';
-import { listen } from '../helpers/listen.js';
+import { serveFetch } from '../helpers/runtime.js';
 import { ROLES, get, post, startSamlBroker, type SamlTestBroker } from '../helpers/saml-broker.js';
 
 // The device flow end to end (RFC 8628): a terminal asks for a code, a person
@@ -37,7 +37,7 @@ async function setUp(config: Record<string, unknown> = {}) {
 describe('the device flow, end to end', () => {
   it('gives a terminal, over a listening broker, the token of the person who approved its code', async () => {
     t = await startSamlBroker();
-    const server = await listen(t.broker.app.fetch);
+    const server = await serveFetch(t.broker.app.fetch);
     closeServer = server.close;
     const device = overHttp(server.url);
 

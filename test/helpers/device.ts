@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { expect } from 'vitest';
 import { form } from './broker.js';
+import { runtimeFetch } from './runtime.js';
 import { get, post, type SamlTestBroker } from './saml-broker.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -26,7 +27,7 @@ export const inProcess =
 export const overHttp =
   (base: string): Send =>
   (path, init) =>
-    fetch(`${base}${path}`, init);
+    (runtimeFetch ?? fetch)(`${base}${path}`, init);
 
 /** POST /device_authorization as a terminal would; fails the test unless it is a 200. */
 export async function authorize(

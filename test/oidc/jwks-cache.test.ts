@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCi, type CiSetup } from '../helpers/ci.js';
-import { listen } from '../helpers/listen.js';
+import { runtimeFetch, serveFetch } from '../helpers/runtime.js';
 
 let ci: CiSetup;
 afterEach(() => ci.close());
@@ -99,7 +99,7 @@ describe('the CI provider JWKS cache', () => {
     target.get('/huge', (c) =>
       c.json({ keys: [{ kty: 'RSA', n: 'x'.repeat(120 * 1024), e: 'AQAB' }] }),
     );
-    const server = await listen(target.fetch);
+    const server = await serveFetch(target.fetch);
     try {
       for (const path of ['/redirect', '/huge']) {
         ci = await startCi({ providers: { github: { jwks_uri: `${server.url}${path}` } } });
@@ -124,18 +124,20 @@ describe('fetching issuer documents', () => {
     app.get('/huge', (c) => c.body('x'.repeat(200 * 1024)));
     app.get('/html', (c) => c.html('<p>hi</p>'));
     app.get('/ok', (c) => c.json({ keys: [] }, 200, { 'Cache-Control': 'max-age=42' }));
-    const server = await listen(app.fetch);
+    const server = await serveFetch(app.fetch);
     try {
-      await expect(fetchJson(fetch, `${server.url}/redirect`, { maxBytes: 1000 })).rejects.toThrow(
-        `${server.url}/redirect answered with a redirect (302), which is refused`,
-      );
       await expect(
-        fetchJson(fetch, `${server.url}/huge`, { maxBytes: 100 * 1024 }),
+        fetchJson(runtimeFetch ?? fetch, `${server.url}/redirect`, { maxBytes: 1000 }),
+      ).rejects.toThrow(`${server.url}/redirect answered with a redirect (302), which is refused`);
+      await expect(
+        fetchJson(runtimeFetch ?? fetch, `${server.url}/huge`, { maxBytes: 100 * 1024 }),
       ).rejects.toThrow(/more than the 102400/);
-      await expect(fetchJson(fetch, `${server.url}/html`, { maxBytes: 1000 })).rejects.toThrow(
-        'did not answer JSON',
-      );
-      expect(await fetchJson(fetch, `${server.url}/ok`, { maxBytes: 1000 })).toEqual({
+      await expect(
+        fetchJson(runtimeFetch ?? fetch, `${server.url}/html`, { maxBytes: 1000 }),
+      ).rejects.toThrow('did not answer JSON');
+      expect(
+        await fetchJson(runtimeFetch ?? fetch, `${server.url}/ok`, { maxBytes: 1000 }),
+      ).toEqual({
         body: { keys: [] },
         maxAge: 42,
       });

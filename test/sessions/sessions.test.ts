@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { CookieInstruction } from '../../src/shared/cookies.js';
 import { Sessions } from '../../src/sessions/sessions.js';
-import { storeFiles } from '../helpers/store.js';
+import { openTestDatabase, tempDir } from '../helpers/runtime.js';
 
 /**
  * Sessions as plain values: the session cookie's value in, the cookie to set
- * or clear out, on a real SQLite store and a clock the test moves. The same
+ * or clear out, on a real store (SQLite, or D1 in workerd) and a clock the test moves. The same
  * behaviour through the routes is in test/saml/login.test.ts.
  */
-const files = storeFiles();
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
 const START = Date.UTC(2026, 0, 15, 12);
 const TTL = 8 * 3600;
 const IDLE = 3600;
@@ -24,8 +27,13 @@ const person = {
   },
 };
 
-function sessions(secure = true) {
-  const { store } = files.open();
+async function sessions(secure = true) {
+  const dir = tempDir();
+  const { store, close } = await openTestDatabase(dir.dir);
+  cleanups.push(async () => {
+    await close();
+    dir.cleanup();
+  });
   const clock = new ManualClock(START);
   return {
     store,
@@ -41,7 +49,7 @@ describe('Sessions cookie instructions', () => {
   ])(
     'sets an HttpOnly, SameSite=Lax cookie for session_ttl with the $issuer attributes',
     async ({ secure, name }) => {
-      const { sessions: s } = sessions(secure);
+      const { sessions: s } = await sessions(secure);
       expect(s.cookieName).toBe(name);
       const cookie = await s.start(undefined, 'user:alice@example.com', person);
       expect(cookie).toEqual<CookieInstruction>({
@@ -57,7 +65,7 @@ describe('Sessions cookie instructions', () => {
   );
 
   it('keeps only the SHA-256 of the id it hands the browser', async () => {
-    const { store, sessions: s } = sessions();
+    const { store, sessions: s } = await sessions();
     const { value } = await s.start(undefined, 'user:alice@example.com', person);
     expect(await store.getSession(value)).toBeUndefined();
     expect(await store.getSession(sha256(value))).toMatchObject({
@@ -66,7 +74,7 @@ describe('Sessions cookie instructions', () => {
   });
 
   it('clears the cookie at logout only when the browser sent one, with the attributes it had', async () => {
-    const { sessions: s } = sessions();
+    const { sessions: s } = await sessions();
     const { value } = await s.start(undefined, 'user:alice@example.com', person);
     expect(await s.end(undefined)).toBeUndefined();
     expect(await s.end(value)).toEqual<CookieInstruction>({
@@ -85,7 +93,7 @@ describe('Sessions cookie instructions', () => {
 
 describe('Sessions.read', () => {
   it('returns the session its cookie names, with a CSRF token of its own', async () => {
-    const { sessions: s } = sessions();
+    const { sessions: s } = await sessions();
     const { value } = await s.start(undefined, 'user:alice@example.com', person);
     const session = await s.read(value);
     expect(session).toMatchObject({ subject: 'user:alice@example.com', data: person });
@@ -101,13 +109,13 @@ describe('Sessions.read', () => {
     },
     { name: 'the id with a character added', cookie: (id: string) => `${id}A` },
   ])('finds no session for $name', async ({ cookie }) => {
-    const { sessions: s } = sessions();
+    const { sessions: s } = await sessions();
     const { value } = await s.start(undefined, 'user:alice@example.com', person);
     expect(await s.read(cookie(value))).toBeUndefined();
   });
 
   it('does not look up a cookie value longer than 100 characters, even one stored', async () => {
-    const { store, sessions: s } = sessions();
+    const { store, sessions: s } = await sessions();
     const stored = (id: string, subject: string) =>
       store.createSession({
         idSha256: sha256(id),
@@ -124,7 +132,7 @@ describe('Sessions.read', () => {
   });
 
   it('ends a session left unused for the idle timeout, and deletes it', async () => {
-    const { store, clock, sessions: s } = sessions();
+    const { store, clock, sessions: s } = await sessions();
     const { value } = await s.start(undefined, 'user:alice@example.com', person);
     clock.advance(IDLE - 1);
     expect(await s.read(value)).toBeDefined();
@@ -136,7 +144,7 @@ describe('Sessions.read', () => {
   });
 
   it('ends a session at session_ttl however much it is used', async () => {
-    const { clock, sessions: s } = sessions();
+    const { clock, sessions: s } = await sessions();
     const { value } = await s.start(undefined, 'user:alice@example.com', person);
     for (let used = 0; used < TTL - IDLE / 2; used += IDLE / 2) {
       clock.advance(IDLE / 2);
@@ -147,7 +155,7 @@ describe('Sessions.read', () => {
   });
 
   it('replaces the session the browser had when it logs in again', async () => {
-    const { sessions: s } = sessions();
+    const { sessions: s } = await sessions();
     const first = await s.start(undefined, 'user:alice@example.com', person);
     const second = await s.start(first.value, 'user:alice@example.com', person);
     expect(second.value).not.toBe(first.value);
