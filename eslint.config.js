@@ -4,7 +4,15 @@ import globals from 'globals';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'action/dist/', 'coverage/', 'test-output/', '.wrangler/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'action/dist/',
+      'coverage/',
+      'test-output/',
+      '.wrangler/',
+      '.dev.vars*',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
