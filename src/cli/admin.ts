@@ -16,7 +16,7 @@ import { escapeForTerminal, jsonForTerminal } from '../shared/terminal.js';
  * one (see openExistingStore), and warns on stderr about a schema that differs
  * from the migrations' before going on.
  */
-async function withBroker<T>(
+export async function withBroker<T>(
   configOpt: string | undefined,
   io: CliIO,
   fn: (b: { store: SqliteStore; config: Config }) => Promise<T>,

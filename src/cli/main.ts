@@ -5,6 +5,7 @@ import { DatabaseError } from '../node/sqlite/open.js';
 import type { CliIO } from './io.js';
 import { escapeLines, newProgram, runProgram, terminalSafe } from './run.js';
 import { auditCommand, keysCommand, revokeCommand } from './admin.js';
+import { tokensListCommand } from './tokens.js';
 import { configCheckCommand, serveCommand } from './serve.js';
 import { explainCommand } from './explain.js';
 import { exchangeCommand } from './exchange.js';
@@ -70,6 +71,23 @@ export async function main(argv: string[], rawIo: CliIO): Promise<number> {
     )
     .option('--json', 'one JSON object per line')
     .action((opts) => auditCommand(opts, io));
+
+  program
+    .command('tokens')
+    .description('the tokens alive now: who holds them, their scopes and expiry')
+    .addArgument(new Argument('<action>', 'list').choices(['list']))
+    .addOption(configOpt())
+    .option('--subject <subject>', 'only tokens of this subject')
+    .addOption(
+      new Option('--source <source>', 'only tokens from this grant').choices([
+        'ci',
+        'exchange',
+        'web',
+        'device',
+      ]),
+    )
+    .option('--json', 'one JSON object per line')
+    .action((_action, opts) => tokensListCommand(opts, io));
 
   program
     .command('revoke')

@@ -17,6 +17,10 @@ export function tokensQuery(filter: Parameters<Store['listTokens']>[0]): Query {
     conditions.push('subject = ?');
     args.push(filter.subject);
   }
+  if (filter.source !== undefined) {
+    conditions.push('source = ?');
+    args.push(filter.source);
+  }
   if (filter.activeAt !== undefined) {
     conditions.push('revoked_at IS NULL AND expires_at > ?');
     args.push(filter.activeAt);

@@ -35,8 +35,10 @@ export interface Store {
   revokeToken(jti: string, at: number, audit: AuditEvent): Promise<string[]>;
   /** Revokes every live token of a subject; always audited, even when none was live. */
   revokeSubject(subject: string, at: number, audit: AuditEvent): Promise<string[]>;
+  /** Newest first; `activeAt`: only those neither revoked nor expired then. */
   listTokens(filter: {
     subject?: string;
+    source?: TokenSource;
     activeAt?: number;
     limit?: number;
   }): Promise<IssuedToken[]>;

@@ -1,7 +1,7 @@
 import { systemClock } from '../../src/shared/clock.js';
 import type { Config } from '../../src/config/compile.js';
 import { openBroker } from '../../src/node/open.js';
-import type { AuditEvent } from '../../src/store/types.js';
+import type { AuditEvent, TokenSource } from '../../src/store/types.js';
 import { Minter, type MintedToken } from '../../src/tokens/mint.js';
 import { issued } from './broker.js';
 
@@ -14,7 +14,13 @@ import { issued } from './broker.js';
 export async function mintAsServer(
   config: Config,
   subject: string,
-  options: { cwd?: string; audit?: Partial<AuditEvent> } = {},
+  options: {
+    cwd?: string;
+    audit?: Partial<AuditEvent>;
+    source?: TokenSource;
+    scopes?: string[];
+    ttlSeconds?: number;
+  } = {},
 ): Promise<MintedToken> {
   const { store, keys } = await openBroker(config, { cwd: options.cwd });
   try {
@@ -28,10 +34,10 @@ export async function mintAsServer(
     return await issued(
       minter.mint({
         subject,
-        scopes: ['read:models/a/b'],
-        ttlSeconds: 600,
+        scopes: options.scopes ?? ['read:models/a/b'],
+        ttlSeconds: options.ttlSeconds ?? 600,
         clientId: 't',
-        source: 'web',
+        source: options.source ?? 'web',
         audit: options.audit ?? {},
       }),
     );

@@ -138,7 +138,7 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       const store = await open();
       await store.recordIssue(token('t1', { issuedAt: 1000 }), audit('token.issued'));
       await store.recordIssue(
-        token('t2', { issuedAt: 1001, subject: 'user:bob@example.com' }),
+        token('t2', { issuedAt: 1001, subject: 'user:bob@example.com', source: 'ci' }),
         audit('token.issued'),
       );
       await store.recordIssue(
@@ -153,6 +153,8 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(await list({ subject: 'user:alice@example.com' })).toEqual(['t4', 't3', 't1']);
       expect(await list({ activeAt: 1200 })).toEqual(['t2', 't1']);
       expect(await list({ limit: 2 })).toEqual(['t4', 't3']);
+      expect(await list({ source: 'web' })).toEqual(['t4', 't3', 't1']);
+      expect(await list({ source: 'ci', activeAt: 1200 })).toEqual(['t2']);
     });
 
     it('queries the audit log in order, by time, subject, outcome and event', async () => {
