@@ -51,19 +51,20 @@ export class PrometheusMetrics implements Metrics {
   });
   private readSessions: (() => Promise<number>) | undefined;
 
-  constructor(private readonly logger: Logger) {
-    const metrics = this;
+  constructor(logger: Logger) {
+    const source = () => this.readSessions;
     new Gauge({
       name: 'tokenbroker_live_sessions',
       help: 'Browser sessions neither expired nor idle, counted in the database at scrape time',
       registers: [this.registry],
       async collect() {
-        if (!metrics.readSessions) return;
+        const read = source();
+        if (!read) return;
         try {
-          this.set(await metrics.readSessions());
+          this.set(await read());
         } catch (e) {
           // The rest of the scrape still matters most when the database is in trouble.
-          metrics.logger.warn('live sessions could not be counted for /metrics', { error: e });
+          logger.warn('live sessions could not be counted for /metrics', { error: e });
           this.set(Number.NaN);
         }
       },

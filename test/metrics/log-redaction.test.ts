@@ -8,7 +8,7 @@ import type { Logger } from '../../src/shared/log.js';
 import { useBroker, type ContractBroker } from '../contract/broker.js';
 import type { Target } from '../contract/targets.js';
 import { DEVICE_GRANT, authorize } from '../helpers/device.js';
-import { EXCHANGE, HUB_SECRET, form, tempDir } from '../helpers/broker.js';
+import { HUB_SECRET, form, tempDir } from '../helpers/broker.js';
 import { ACS_URL, SP_ENTITY_ID, loginCookie, sessionCookie } from '../helpers/saml-broker.js';
 import { readAuthnRequest } from '../helpers/saml-idp.js';
 
