@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useBroker } from '../contract/broker.js';
+import { form } from '../helpers/broker.js';
 import {
   METRICS_TOKEN,
   parseExposition,
@@ -170,5 +171,47 @@ describe('metrics of a listening Node broker', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('# TYPE tokenbroker_exchanges_total counter');
+  });
+});
+
+describe('metrics of a listening Node broker whose CI provider is down', () => {
+  const broker = useBroker(protectedNodeTarget);
+
+  it('counts the failed key fetch by provider, and the exchange it failed as an error, not a denial', async () => {
+    const b = broker();
+    b.gitlab.jwksFailure = 500;
+    const res = await b.exchange(await b.gitlab.gitlab());
+    expect(res.status).toBe(503);
+    const res2 = await b.send('/metrics', {
+      headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    const samples = parseExposition(await res2.text());
+    expect([
+      valueOf(samples, 'tokenbroker_jwks_fetches_total', {
+        provider: 'gitlab',
+        outcome: 'failure',
+      }),
+      valueOf(samples, 'tokenbroker_exchanges_total', {
+        grant: 'ci',
+        provider: 'unknown',
+        outcome: 'error',
+      }),
+      samples.filter((s) => s.name === 'tokenbroker_denials_total').length,
+    ]).toEqual([1, 1, 0]);
+  });
+
+  it('counts a refused SAML login by its refusal code', async () => {
+    const b = broker();
+    const res = await b.send('/saml/acs', form({ SAMLResponse: 'PG5vdC1zYW1sLz4=' }));
+    expect(res.status).toBe(400);
+    const scraped = await b.send('/metrics', {
+      headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    const samples = parseExposition(await scraped.text());
+    expect(
+      samples
+        .filter((s) => s.name === 'tokenbroker_saml_logins_total')
+        .map((s) => [s.labels, s.value]),
+    ).toEqual([[{ outcome: 'saml_invalid' }, 1]]);
   });
 });
