@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { requestId } from 'hono/request-id';
+import { matchedRoutes } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import { LoginBinding } from './saml/login-binding.js';
 import { ServiceProvider } from './saml/sp.js';
@@ -16,6 +17,7 @@ import { ssoRoutes } from './http/sso.js';
 import { tokenHandler } from './http/token.js';
 import { deviceAuthorizationHandler } from './http/device-authorization.js';
 import { silentLogger, type Logger } from './shared/log.js';
+import { noMetrics, type Metrics } from './shared/metrics.js';
 import { Minter } from './tokens/mint.js';
 import { Exchange } from './exchange/exchange.js';
 import { DeviceFlow } from './exchange/device-flow.js';
@@ -35,6 +37,7 @@ export function createApp(options: AppOptions): Hono {
   const clock = options.clock ?? systemClock;
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const logger = options.logger ?? silentLogger;
+  const metrics = options.metrics ?? noMetrics;
   const cryptoBackend = options.crypto ?? webCryptoBackend;
   const limiters = options.rateLimiter ?? inMemoryLimiters(clock);
   const core = {
@@ -45,6 +48,7 @@ export function createApp(options: AppOptions): Hono {
     clock,
     fetch: fetchImpl,
     logger,
+    metrics,
     clientAddress: options.clientAddress,
     crypto: cryptoBackend,
     minter: new Minter({
@@ -61,6 +65,7 @@ export function createApp(options: AppOptions): Hono {
       logger,
       crypto: cryptoBackend,
       jwksCache: options.jwksCache,
+      metrics,
     }),
     rateLimits: options.config.rateLimit
       ? new RateLimits(options.config.rateLimit, limiters)
@@ -81,11 +86,13 @@ export function createApp(options: AppOptions): Hono {
     wrongCodes: new WrongUserCodes(limiters),
   });
   const deps: AppDeps = { ...core, exchange: new Exchange(core), device };
+  const sessions = deps.browser?.sessions;
+  if (sessions) metrics.liveSessions(() => sessions.live());
 
   const app = new Hono();
   app.use(requestId());
   app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
-  app.use(accessLog(deps.logger, clock, options.timedOut));
+  app.use(accessLog(deps.logger, metrics, clock, options.timedOut));
   app.use(bodyLimit(BODY_LIMIT));
 
   app.route('/', discoveryRoutes(deps));
@@ -132,24 +139,47 @@ export async function pruneExpired(
 }
 
 /**
- * One line per request: method, path, status, time. Never the query or body.
- * A client that hung up before its answer is logged with status 499, one the
- * server cut for sending too slowly with the 408 it was sent, at info level
- * like every request: neither is a server error.
+ * One line per request: request id, method, path, the route that answered,
+ * status, time; never the query, a header or the body, which is where tokens,
+ * secrets, codes and cookies travel. The same numbers feed the latency
+ * histogram, by route pattern. A client that hung up before its answer is
+ * logged with status 499, one the server cut for sending too slowly with the
+ * 408 it was sent, at info level like every request: neither is a server error.
  */
-function accessLog(logger: Logger, clock: Clock, timedOut: AppOptions['timedOut']) {
+function accessLog(
+  logger: Logger,
+  metrics: Metrics,
+  clock: Clock,
+  timedOut: AppOptions['timedOut'],
+) {
   return async function log(c: Context, next: () => Promise<void>) {
     const start = clock.now();
     await next();
     const gone = clientClosed(c);
-    logger.info('request', {
-      requestId: c.get('requestId'),
-      method: c.req.method,
-      path: c.req.path,
-      status: !gone ? c.res.status : timedOut?.(c) ? 408 : CLIENT_CLOSED,
-      ms: clock.now() - start,
+    const status = !gone ? c.res.status : timedOut?.(c) ? 408 : CLIENT_CLOSED;
+    const ms = clock.now() - start;
+    const route = routeOf(c);
+    const { method, path } = c.req;
+    logger.info('request', { requestId: c.get('requestId'), method, path, route, status, ms });
+    metrics.request({
+      method: METHODS.has(method) ? method : 'OTHER',
+      route,
+      status,
+      seconds: ms / 1000,
     });
   };
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The pattern of the last route matched (`/tokens/:jti/revoke`), which the
+ * code fixes, never the path, which the caller picks: a label per path would
+ * let anyone create series. Middleware alone (`*`) means no route matched.
+ */
+function routeOf(c: Context): string {
+  const path = matchedRoutes(c).at(-1)?.path;
+  return path === undefined || path === '*' || path === '/*' ? 'unmatched' : path;
 }
 
 /**

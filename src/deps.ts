@@ -4,6 +4,7 @@ import type { Config, Saml, Sso } from './config/compile.js';
 import type { Trust } from './policy/compile.js';
 import type { CryptoBackend } from './jws/backend.js';
 import type { Logger } from './shared/log.js';
+import type { Metrics } from './shared/metrics.js';
 import type { CiVerifier } from './oidc/verify.js';
 import type { SharedJwksCache } from './oidc/jwks-cache.js';
 import type { RateLimiterFactory } from './rate-limit/limiter.js';
@@ -36,6 +37,8 @@ export interface AppOptions {
   clock?: Clock;
   fetch?: typeof fetch;
   logger?: Logger;
+  /** What the core counts (exchanges, denials, latency...): none unless the runtime exports them (Node's /metrics). */
+  metrics?: Metrics;
   /** The caller's address as the runtime knows it. */
   clientAddress?: (c: Context) => string | null;
   /** Whether the runtime cut this request for arriving slower than limits.request_timeout. */

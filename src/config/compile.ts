@@ -20,6 +20,8 @@ export interface Config {
   limits: Limits;
   scim: { tokenSha256: string } | undefined;
   audit: { retentionSeconds: number };
+  /** GET /metrics on Node: the SHA-256 (lowercase hex) of its bearer token, when it asks for one. */
+  metrics: { tokenSha256: string | undefined };
 }
 
 export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256';
@@ -227,5 +229,6 @@ export function compileConfig(raw: RawConfig): Config {
     },
     scim: raw.scim && { tokenSha256: raw.scim.token_sha256 },
     audit: { retentionSeconds: raw.audit.retention },
+    metrics: { tokenSha256: raw.metrics?.token_sha256?.toLowerCase() },
   };
 }

@@ -4,6 +4,7 @@ import { decideScopes } from '../policy/grants.js';
 import type { RateLimits } from '../rate-limit/limits.js';
 import type { AuditEvent, TokenSource } from '../store/types.js';
 import { sha256Hex } from '../shared/crypto.js';
+import { failureCode, type ExchangeEvent, type Metrics } from '../shared/metrics.js';
 import type { MintedToken, Minter } from '../tokens/mint.js';
 import { DENIAL_BUDGET, RepeatedDenials, boundDenial } from './denial-audit.js';
 import type { Asked, Grant, GrantDeps, GrantInput, Verified } from './grant.js';
@@ -17,6 +18,7 @@ export interface RequestInfo {
 export interface ExchangeDeps extends GrantDeps {
   minter: Minter;
   rateLimits: RateLimits | undefined;
+  metrics?: Metrics;
 }
 
 /** What the refusal's audit row can say: whatever was learnt before it. */
@@ -91,7 +93,10 @@ export class Exchange {
           detail: verified.detail,
         },
       });
-      if (outcome.issued) return outcome.issued;
+      if (outcome.issued) {
+        deps.metrics?.exchange(counted(known, 'issued'));
+        return outcome.issued;
+      }
       if (outcome.refused === 'parent_revoked')
         throw new BrokerError('token_revoked', 'token has been revoked: get a new one');
       if (!grant.replayed)
@@ -100,6 +105,7 @@ export class Exchange {
         );
       throw grant.replayed();
     } catch (e) {
+      deps.metrics?.exchange(counted(known, outcomeOf(e), failureCode(e)));
       if (isBrokerError(e) && e.status < 500 && !NOT_RECORDED.has(e.code)) {
         await deps.store.appendAudit(await this.denial(known, input, request, e));
       }
@@ -156,6 +162,22 @@ export class Exchange {
     }
     return boundDenial(row, row.subject ? DENIAL_BUDGET.signed : DENIAL_BUDGET.anonymous);
   }
+}
+
+/** A refusal (4xx), a device's wait (not refused, not recorded), or a failure of ours. */
+function outcomeOf(e: unknown): ExchangeEvent['outcome'] {
+  if (!isBrokerError(e) || e.status >= 500) return 'error';
+  return e.code === 'authorization_pending' || e.code === 'slow_down' ? 'pending' : 'denied';
+}
+
+/** The metric's labels: only the grant, a configured provider's name, the outcome and a code. */
+function counted(
+  known: Known,
+  outcome: ExchangeEvent['outcome'],
+  reason?: ExchangeEvent['reason'],
+): ExchangeEvent {
+  const provider = known.source !== 'ci' ? 'none' : (known.verified?.provider ?? 'unknown');
+  return { grant: known.source, provider, outcome, ...(outcome === 'issued' ? {} : { reason }) };
 }
 
 function detailOf(

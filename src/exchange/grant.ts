@@ -41,6 +41,8 @@ export interface GrantInput {
 export interface Verified {
   subject: string;
   clientId: string;
+  /** The configured CI provider that vouched for the subject, for the metrics' label. */
+  provider?: string;
   /** For the audit row of the issue or the refusal. */
   detail?: Record<string, unknown>;
   /** Claims of the new token besides the registered ones and `scope` (e.g. `ci`). */

@@ -3,6 +3,7 @@ import { nowSeconds } from '../shared/clock.js';
 import { BrokerError } from '../shared/errors.js';
 import type { AuditEvent, IssuedToken, Store } from '../store/types.js';
 import { verifyOwnToken, type OwnTokenDeps } from '../tokens/verify.js';
+import type { Metrics, RevokedBy } from '../shared/metrics.js';
 import type { RequestInfo } from './exchange.js';
 
 /*
@@ -14,7 +15,11 @@ import type { RequestInfo } from './exchange.js';
 interface RevokeDeps {
   store: Store;
   clock: Clock;
+  /** Counts what was revoked; none where nobody scrapes (the CLI). */
+  metrics?: Metrics;
 }
+
+const REVOKED_BY: Record<'revoke' | 'web', RevokedBy> = { revoke: 'holder', web: 'owner' };
 
 /** The holder presents the token itself: it is its own credential. */
 export async function revokeByHolder(
@@ -73,9 +78,11 @@ export async function revokeByOperator(
       ...audit,
       subject: target.subject,
     });
+    deps.metrics?.tokensRevoked('operator', revoked.length);
     return { revoked, known: true };
   }
   const revoked = await deps.store.revokeToken(target.jti, now, { ...audit, jti: target.jti });
+  deps.metrics?.tokensRevoked('operator', revoked.length);
   return {
     revoked,
     known: revoked.length > 0 || (await deps.store.getToken(target.jti)) !== undefined,
@@ -85,10 +92,12 @@ export async function revokeByOperator(
 async function revoke(
   deps: RevokeDeps,
   row: IssuedToken,
-  fields: Pick<AuditEvent, 'source' | 'reason' | 'clientAddress' | 'userAgent'>,
+  fields: Pick<AuditEvent, 'source' | 'reason' | 'clientAddress' | 'userAgent'> & {
+    source: 'revoke' | 'web';
+  },
 ): Promise<void> {
   const now = nowSeconds(deps.clock);
-  await deps.store.revokeToken(row.jti, now, {
+  const revoked = await deps.store.revokeToken(row.jti, now, {
     ...fields,
     time: now,
     event: 'token.revoked',
@@ -98,4 +107,5 @@ async function revoke(
     tokenSha256: row.tokenSha256, // recorded at issue: no need to hash the token again
     jti: row.jti,
   });
+  deps.metrics?.tokensRevoked(REVOKED_BY[fields.source], revoked.length);
 }

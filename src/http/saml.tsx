@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { nowSeconds } from '../shared/clock.js';
 import { BrokerError, isBrokerError } from '../shared/errors.js';
+import { failureCode } from '../shared/metrics.js';
 import { DENIAL_BUDGET, boundDenial } from '../exchange/denial-audit.js';
 import { checkEmail } from '../saml/email.js';
 import { looksLikeEmail, mapIdentity, personSubject, type Identity } from '../saml/identity.js';
@@ -88,11 +89,13 @@ export function samlRoutes(ctx: SsoContext): Hono {
         });
         identity = mapIdentity(assertion, ctx.saml);
       } catch (e) {
+        deps.metrics.samlLogin(failureCode(e));
         return auditRefusal(c, 'login.failed', now, e);
       }
       const subject = personSubject(identity.email);
       const roles = matchRoles(ctx.deps.trust.roles, identity.claims);
       if (roles.length === 0) {
+        deps.metrics.samlLogin('no_access');
         await audit(c, {
           time: now,
           event: 'login.no_access',
@@ -127,6 +130,7 @@ export function samlRoutes(ctx: SsoContext): Hono {
         policy: roles.map((r) => r.name).join(','),
         detail: { assertionId: assertion.id, roles: roles.map((r) => r.name) },
       });
+      deps.metrics.samlLogin('success');
       return c.redirect(safeRelayState(params.RelayState), 303);
     }),
   );

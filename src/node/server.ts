@@ -11,6 +11,8 @@ import { stdoutLine } from './log-writer.js';
 import { openBroker } from './open.js';
 import { nodeCrypto } from './crypto.js';
 import { capConnections } from './connection-cap.js';
+import { PrometheusMetrics } from './metrics.js';
+import { metricsHandler } from './metrics-route.js';
 import { connectionLimits, shutdownGraceMs } from './timeouts.js';
 
 export interface RunningServer {
@@ -44,6 +46,7 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? jsonLogger(stdoutLine);
   const { store, keys } = await openBroker(config, { clock, cwd: options.cwd });
+  const metrics = new PrometheusMetrics(logger);
   const app = createApp({
     config,
     trust: options.trust,
@@ -57,7 +60,10 @@ export async function startServer(
       ((c.env as HttpBindings).incoming.socket?.errored as NodeJS.ErrnoException | null)?.code ===
       'ERR_HTTP_REQUEST_TIMEOUT',
     crypto: nodeCrypto(),
+    metrics,
   });
+  // Node only: Workers have their own analytics, and their /metrics stays a 404.
+  app.get('/metrics', metricsHandler(metrics, config.metrics.tokenSha256));
 
   const prune = () => pruneExpired({ store, config, clock, logger });
   await prune();

@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Provider } from '../config/compile.js';
 import { BrokerError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import type { Metrics } from '../shared/metrics.js';
 import { isSecureUrl } from '../shared/url.js';
 import { hasPrivateMembers, keyFitsAlgorithm } from '../jws/algorithms.js';
 import { showJson } from '../shared/show.js';
@@ -42,6 +43,7 @@ export class ProviderKeys {
       clock: Clock;
       logger: Logger;
       jwksCache?: SharedJwksCache;
+      metrics?: Metrics;
     },
   ) {
     this.jwksUri = provider.jwksUri;
@@ -129,8 +131,10 @@ export class ProviderKeys {
         Math.max(MIN_CACHE_SECONDS, maxAge ?? DEFAULT_CACHE_SECONDS),
       );
       this.freshUntil = now + ttl * 1000;
+      this.deps.metrics?.jwksFetch(this.provider.name, true);
       await this.writeShared({ keys, fetchedAt: now, freshUntil: this.freshUntil });
     } catch (e) {
+      this.deps.metrics?.jwksFetch(this.provider.name, false);
       this.nextAttempt = now + RETRY_AFTER_FAILURE_SECONDS * 1000;
       const reason = e instanceof FetchProblem || e instanceof BrokerError ? e.message : String(e);
       if (this.set) {

@@ -5,6 +5,7 @@ import type { Provider } from '../config/compile.js';
 import { formatDuration } from '../protocol/duration.js';
 import { BrokerError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import type { Metrics } from '../shared/metrics.js';
 import { jwsAlgorithm, type JwsAlgorithm } from '../jws/algorithms.js';
 import type { CryptoBackend } from '../jws/backend.js';
 import { parseCompactJws, type ParsedJws } from '../jws/compact.js';
@@ -44,6 +45,8 @@ export class CiVerifier {
       crypto: CryptoBackend;
       /** A second level under each provider's in-memory keys, shared by instances (Workers). */
       jwksCache?: SharedJwksCache;
+      /** Counts each provider's key fetches and their failures. */
+      metrics?: Metrics;
     },
   ) {
     for (const p of providers) this.keys.set(p.name, new ProviderKeys(p, deps));

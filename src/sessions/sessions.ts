@@ -84,6 +84,12 @@ export class Sessions {
     };
   }
 
+  /** How many sessions are live now, by the same rules as `read` (the metrics' gauge). */
+  async live(): Promise<number> {
+    const now = nowSeconds(this.o.clock);
+    return this.o.store.countLiveSessions(now, now - this.o.idleTimeout);
+  }
+
   /** The live session `id` names, or undefined (expired and idle ones are deleted). */
   async read(id: string | undefined): Promise<Session | undefined> {
     if (!id || id.length > MAX_ID_LENGTH) return undefined;

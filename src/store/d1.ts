@@ -289,6 +289,15 @@ export class D1Store implements Store {
     return result.meta.changes ?? 0;
   }
 
+  async countLiveSessions(now: number, seenAfter: number): Promise<number> {
+    const [r] = await this.db.all(
+      'SELECT count(*) AS n FROM sessions WHERE expires_at > ? AND last_seen_at > ?',
+      now,
+      seenAfter,
+    );
+    return r!.n as number;
+  }
+
   async prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts> {
     const results = await this.db.batch([
       this.db.stmt('DELETE FROM replay_guard WHERE expires_at <= ?', now),

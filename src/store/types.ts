@@ -88,6 +88,8 @@ export interface Store {
   deleteSession(idSha256: string): Promise<void>;
   /** Ends every session of a subject (SCIM deactivation, "log out everywhere"); returns how many. */
   deleteSubjectSessions(subject: string): Promise<number>;
+  /** Sessions that expire after `now` and were last seen after `seenAfter` (the metrics' gauge). */
+  countLiveSessions(now: number, seenAfter: number): Promise<number>;
 
   /**
    * Removes expired replay guards, expired tokens, sessions and device codes,

@@ -64,11 +64,20 @@ describe.each(TARGETS)('discovery on $name', (target) => {
     });
   });
 
-  // Workers have their own analytics; the Node entry serves no /metrics yet either.
-  const metrics = { node: 404, workers: 404 }[target.name];
-  it(`answers /metrics with ${metrics} on ${target.name}`, async () => {
-    const res = await broker().send('/metrics');
-    expect(res.status).toBe(metrics);
-    expect(await res.text()).not.toContain('tokenbroker_');
-  });
+  // The Node entry serves Prometheus text (no metrics.token_sha256 in this
+  // config: no bearer asked); Workers have their own analytics: a 404.
+  if (target.name === 'node') {
+    it('answers /metrics with Prometheus text on node', async () => {
+      const res = await broker().send('/metrics');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(await res.text()).toContain('# TYPE tokenbroker_exchanges_total counter');
+    });
+  } else {
+    it('answers /metrics with 404 on workers', async () => {
+      const res = await broker().send('/metrics');
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toContain('tokenbroker_');
+    });
+  }
 });

@@ -236,6 +236,25 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(await store.getSession('s3')).toBeDefined();
     });
 
+    it('counts the sessions neither expired nor idle, for the live-sessions gauge', async () => {
+      const store = await open();
+      const session = (idSha256: string, lastSeenAt: number, expiresAt: number) => ({
+        idSha256,
+        subject: 'user:alice@example.com',
+        data: { csrf: 'c' },
+        createdAt: 1000,
+        lastSeenAt,
+        expiresAt,
+      });
+      await store.createSession(session('fresh', 1900, 5000));
+      await store.createSession(session('idle', 1100, 5000));
+      await store.createSession(session('expired', 1990, 2000));
+      expect(await store.countLiveSessions(1000, 0)).toBe(3);
+      // At 2000 with a 600 s idle timeout: seen after 1400, expiring after 2000.
+      expect(await store.countLiveSessions(2000, 1400)).toBe(1);
+      expect(await store.countLiveSessions(5000, 0)).toBe(0);
+    });
+
     it('prunes expired guards, tokens, sessions, device codes an hour past expiry, and old audit rows', async () => {
       const store = await open();
       await store.claimOnce('old', 1000);

@@ -39,6 +39,7 @@ export const ciGrant: Grant<GrantInput & { subjectToken: string }, CiVerified> =
     return {
       subject: `ci:${provider.name}:${claims.sub}`,
       clientId: provider.name,
+      provider: provider.name,
       detail: { ci: identity },
       tokenClaims: { ci },
       once:

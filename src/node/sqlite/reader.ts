@@ -35,6 +35,9 @@ export class SqliteReader {
       getToken: db.prepare('SELECT * FROM issued_tokens WHERE jti = ?'),
       getSession: db.prepare('SELECT * FROM sessions WHERE id_sha256 = ?'),
       deviceByUserCode: db.prepare('SELECT * FROM device_codes WHERE user_code = ?'),
+      liveSessions: db.prepare(
+        'SELECT count(*) AS n FROM sessions WHERE expires_at > ? AND last_seen_at > ?',
+      ),
       liveDevices: db.prepare('SELECT count(*) AS n FROM device_codes WHERE expires_at > ?'),
       liveDevicesFrom: db.prepare(
         'SELECT count(*) AS n FROM device_codes WHERE expires_at > ? AND client_address IS ?',
@@ -70,6 +73,10 @@ export class SqliteReader {
   getSession(idSha256: string): StoredSession | undefined {
     const r = this.stmts.getSession.get(idSha256) as Row | undefined;
     return r && sessionFromRow(r);
+  }
+
+  countLiveSessions(now: number, seenAfter: number): number {
+    return (this.stmts.liveSessions.get(now, seenAfter) as { n: number }).n;
   }
 
   countLiveDeviceCodes(at: number, clientAddress?: string | null): number {

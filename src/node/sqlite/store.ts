@@ -162,6 +162,10 @@ export class SqliteStore implements Store {
     return this.reader.getSession(idSha256);
   }
 
+  async countLiveSessions(now: number, seenAfter: number): Promise<number> {
+    return this.reader.countLiveSessions(now, seenAfter);
+  }
+
   async touchSession(idSha256: string, lastSeenAt: number): Promise<void> {
     return this.writes.write('touchSession', idSha256, lastSeenAt);
   }
