@@ -149,7 +149,11 @@ export class ProviderKeys {
           ? e
           : new BrokerError(
               'unavailable',
-              `the signing keys of CI provider ${this.provider.name} could not be fetched: try again shortly`,
+              `the signing keys of CI provider ${this.provider.name} could not be fetched (${reason}): ${
+                /does not resolve|refused|TLS certificate/.test(reason)
+                  ? "the broker's operator must check the provider's issuer URL and the network"
+                  : 'try again shortly'
+              }`,
               {
                 detail: { reason },
                 headers: { 'Retry-After': String(RETRY_AFTER_FAILURE_SECONDS) },

@@ -8,6 +8,29 @@ export class FetchProblem extends Error {
   override readonly name = 'FetchProblem';
 }
 
+/**
+ * Why a request got no answer, in words an operator can act on. fetch says
+ * only "fetch failed"; the reason (a name that does not resolve, a refused
+ * connection, a certificate) is in its cause's code.
+ */
+export function whyUnreachable(error: unknown, url: string): string {
+  const e = error as {
+    name?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
+  const code = e?.cause?.code ?? '';
+  const host = URL.canParse(url) ? new URL(url).hostname : url;
+  if (e?.name === 'TimeoutError') return 'no answer within the time limit';
+  if (code === 'ENOTFOUND' || code === 'EAI_NONAME')
+    return `its host name ${host} does not resolve (DNS): check the URL`;
+  if (code === 'EAI_AGAIN') return `its host name ${host} could not be resolved right now (DNS)`;
+  if (code === 'ECONNREFUSED') return `${host} refused the connection`;
+  if (code === 'ECONNRESET') return `${host} closed the connection`;
+  if (/CERT|SSL|TLS/.test(code)) return `its TLS certificate was refused (${code})`;
+  return [e?.message, e?.cause?.message].filter(Boolean).join(': ') || String(error);
+}
+
 export interface FetchedJson {
   body: unknown;
   /** Seconds the response may be cached, from Cache-Control max-age, if given. */
@@ -52,7 +75,9 @@ export async function fetchCapped(
       signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
     });
   } catch (e) {
-    throw new FetchProblem(`${url} could not be reached (${(e as Error).message})`);
+    throw new FetchProblem(`${url} could not be reached: ${whyUnreachable(e, url)}`, {
+      cause: e,
+    });
   }
   if (res.status >= 300 && res.status < 400) {
     await res.body?.cancel();

@@ -85,8 +85,7 @@ describe('the CI provider JWKS cache', () => {
     expect(res.headers.get('retry-after')).toBe('60');
     expect(await res.json()).toEqual({
       error: 'temporarily_unavailable',
-      error_description:
-        'the signing keys of CI provider github could not be fetched: try again shortly',
+      error_description: `the signing keys of CI provider github could not be fetched (${ci.github.url}/.well-known/jwks published no keys): try again shortly`,
     });
     ci.github.jwksBody = undefined;
     ci.broker.clock.advance(61);
