@@ -2,6 +2,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { rawConfigSchema } from './schema.js';
 import { compileConfig, type Config } from './compile.js';
+import { closest, keysAt } from './suggest.js';
 
 export interface ConfigIssue {
   /** e.g. `ci.policies[2].match`; empty for the whole file. */
@@ -77,9 +78,11 @@ function describe(v: unknown): string {
 const errorMap: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
     case 'invalid_type':
-      return iss.input === undefined
-        ? `required: expected ${iss.expected}`
-        : `expected ${iss.expected}, got ${describe(iss.input)}`;
+      if (iss.input === undefined) return `required: expected ${iss.expected}`;
+      if (iss.expected === 'string' && typeof iss.input === 'number') {
+        return `expected a string, got the number ${iss.input}: quote it ('${iss.input}'), as YAML reads unquoted digits as a number (and a long id could lose digits)`;
+      }
+      return `expected ${iss.expected}, got ${describe(iss.input)}`;
     case 'unrecognized_keys':
       return `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.join(', ')}: check the spelling against the config reference in the README`;
     case 'invalid_value':
@@ -106,8 +109,45 @@ function flatten(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): Co
         )[0];
       if (deepest) return flatten(deepest, path);
     }
+    if (i.code === 'unrecognized_keys') {
+      const allowed = keysAt(rawConfigSchema, path);
+      return i.keys.map((key) => {
+        const near = closest(key, allowed);
+        return {
+          path: formatPath(path),
+          message: near
+            ? `unknown key ${key}: did you mean ${near}?`
+            : `unknown key ${key}: expected one of ${allowed.join(', ')} (see the config reference in the README)`,
+        };
+      });
+    }
     return [{ path: formatPath(path), message: i.message }];
   });
+}
+
+/**
+ * A key written misspelt is also reported missing under its right name:
+ * the suggestion says both, so the "required" issue is dropped.
+ */
+function withoutMisspeltRequired(issues: ConfigIssue[]): ConfigIssue[] {
+  const suggested = new Set(
+    issues.flatMap((i) => {
+      const m = /^unknown key .*: did you mean (.+)\?$/.exec(i.message);
+      return m ? [i.path ? `${i.path}.${m[1]}` : m[1]!] : [];
+    }),
+  );
+  return issues.filter((i) => !(i.message.startsWith('required:') && suggested.has(i.path)));
+}
+
+/**
+ * The YAML parser's reason, where, and the lines around it with a caret:
+ * its message says "at line 9, column 12:" and puts them after.
+ */
+function yamlProblem(e: unknown): string {
+  if (!(e instanceof YAMLParseError)) return String(e);
+  const [reason, ...context] = e.message.split('\n');
+  const excerpt = context.filter((l) => l.trim() !== '').map((l) => `    | ${l}`);
+  return [reason!.replace(/:$/, ''), ...excerpt].join('\n');
 }
 
 /** Parses config text (YAML, or JSON, which is YAML) into a compiled Config. */
@@ -120,8 +160,9 @@ export function parseConfig(
   try {
     doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
   } catch (e) {
-    const message = e instanceof YAMLParseError ? e.message.split('\n')[0]! : String(e);
-    throw new ConfigError(source, [{ path: '', message: `not valid YAML or JSON: ${message}` }]);
+    throw new ConfigError(source, [
+      { path: '', message: `not valid YAML or JSON: ${yamlProblem(e)}` },
+    ]);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(source, [
@@ -133,7 +174,7 @@ export function parseConfig(
   if (issues.length) throw new ConfigError(source, issues);
   const parsed = rawConfigSchema.safeParse(interpolated, { error: errorMap });
   if (!parsed.success) {
-    throw new ConfigError(source, flatten(parsed.error.issues, []));
+    throw new ConfigError(source, withoutMisspeltRequired(flatten(parsed.error.issues, [])));
   }
   return compileConfig(parsed.data);
 }

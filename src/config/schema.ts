@@ -32,7 +32,11 @@ const httpUrl = z.string().refine(
       return false;
     }
   },
-  { message: 'expected an http(s) URL without query or fragment, e.g. https://broker.example.com' },
+  {
+    message: 'expected an http(s) URL without query or fragment, e.g. https://broker.example.com',
+    // Not a URL: no use checking its scheme as well.
+    abort: true,
+  },
 );
 
 const keySourceUrl = httpUrl.refine(isSecureUrl, {
@@ -81,12 +85,15 @@ export type MatcherSpec = string | { regex: string } | Array<string | { regex: s
 /** Which claims pin a CI token's project depends on who issued it. */
 export type ProviderKind = 'github' | 'gitlab' | 'generic';
 
+/** Claims are strings (GitHub sends ids as strings too): a number here is an unquoted id. */
+const matcherMessage = (iss: { input?: unknown }) =>
+  typeof iss.input === 'number'
+    ? `expected a string, got the number ${iss.input}: quote it ('${iss.input}'), as YAML reads unquoted digits as a number and claims are compared as strings`
+    : 'expected a string, a glob, { regex: "..." } or a list of those';
 const alternative = z.union([z.string().min(1), z.strictObject({ regex: z.string().min(1) })], {
-  message: 'expected a string, a glob, { regex: "..." } or a list of those',
+  error: matcherMessage,
 });
-const matcher = z.union([alternative, z.array(alternative).min(1)], {
-  message: 'expected a string, a glob, { regex: "..." } or a list of those',
-});
+const matcher = z.union([alternative, z.array(alternative).min(1)], { error: matcherMessage });
 // Whether a regex is one the broker runs, and whether a policy pins its
 // project, is for src/policy to say (compileTrust): here, only the shape.
 const matchMap = z
@@ -97,7 +104,14 @@ const provider = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
     message: 'expected a short lowercase name such as github or gitlab',
   }),
-  issuer: keySourceUrl,
+  // Compared with the tokens' `iss` exactly: GitHub's and GitLab.com's have no trailing slash.
+  issuer: keySourceUrl.refine(
+    (s) => !/^https:\/\/(token\.actions\.githubusercontent\.com|gitlab\.com)\/$/.test(s),
+    {
+      message:
+        'remove the trailing slash: the tokens say iss without it, and the issuer must match it exactly',
+    },
+  ),
   kind: z.enum(['github', 'gitlab', 'generic']).optional(),
   audiences: z.array(nonEmpty).min(1, {
     message: 'expected the accepted `aud` values of CI tokens, e.g. [https://broker.example.com]',
@@ -214,9 +228,18 @@ const saml = z
     }
   });
 
+/**
+ * Where browsers and clients reach the broker: session cookies and tokens
+ * travel to it, so never in the clear beyond this machine.
+ */
+const brokerIssuer = httpUrl.refine(isSecureUrl, {
+  message:
+    'expected an https URL: tokens and session cookies sent to a plain-http broker cross the network in the clear (http is accepted on loopback only, e.g. http://127.0.0.1:8787)',
+});
+
 export const rawConfigSchema = z
   .strictObject({
-    issuer: httpUrl,
+    issuer: brokerIssuer,
     listen: z
       .strictObject({
         host: nonEmpty.default('127.0.0.1'),

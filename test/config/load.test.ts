@@ -79,13 +79,13 @@ describe('config loading', () => {
       'an unknown top-level key',
       { ...base(), tokenz: {} },
       '',
-      'unknown key tokenz: check the spelling against the config reference in the README',
+      'unknown key tokenz: did you mean tokens?',
     ],
     [
       'a misspelt nested key',
       { ...base(), tokens: { audience: 'x', max_tll: '1h' } },
       'tokens',
-      'unknown key max_tll: check the spelling against the config reference in the README',
+      'unknown key max_tll: did you mean max_ttl?',
     ],
     [
       'a bad duration',
