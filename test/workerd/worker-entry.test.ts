@@ -138,7 +138,7 @@ describe('a Worker that is not configured', () => {
       [
         'a config error at a path',
         { TOKENBROKER_CONFIG: brokerConfig({ tokens: { audience: 42 } }) },
-        /TOKENBROKER_CONFIG: tokens\.audience: expected string, got number 42/,
+        /TOKENBROKER_CONFIG: tokens\.audience: expected a string, got the number 42: quote it/,
       ],
       [
         'a ${NAME} that no var or secret sets',
