@@ -176,7 +176,7 @@ describe('the built executable', () => {
       },
     );
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('issuer: expected string, got number 5');
+    expect(r.stderr).toContain('issuer: expected a string, got the number 5: quote it');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
