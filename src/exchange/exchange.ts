@@ -72,7 +72,7 @@ export class Exchange {
       const named = grant.names === 'policies';
       // A scope refusal names every policy or role weighed; what follows, those that granted.
       if (named) known.policy = entitled.map((g) => g.source).join(',');
-      const decision = decideScopes(entitled, asked);
+      const decision = decideScopes(entitled, { ...asked, reader: grant.reader });
       const policy = decision.sources.join(',');
       if (named) known.policy = policy;
       const ttl = decideTtl(asked.ttlSeconds, deps.config.tokens, decision.maxTtl);

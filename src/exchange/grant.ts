@@ -73,6 +73,8 @@ export interface Grant<In extends GrantInput = GrantInput, V extends Verified = 
    * row's `policy`, or the token being narrowed, which names none.
    */
   readonly names: 'policies' | 'parent';
+  /** Who reads its refusals: a person on a page, or the operator of a pipeline (the default). */
+  readonly reader?: 'operator' | 'person';
   /** Proves who asks. A refusal here is recorded with no subject: nothing was proved. */
   verify(input: In, deps: GrantDeps): Promise<V>;
   /**

@@ -13,6 +13,12 @@ export interface GrantSet {
 export interface ScopeRequest {
   scopes?: string[] | undefined;
   resource?: string | undefined;
+  /**
+   * Who reads a refusal: the operator of a pipeline (who can change a trust
+   * policy), or a person on the page (who can only ask for less, or ask an
+   * administrator). The operator's wording unless said.
+   */
+  reader?: 'operator' | 'person' | undefined;
 }
 
 export interface ScopeDecision {
@@ -37,7 +43,9 @@ export function decideScopes(grants: readonly GrantSet[], req: ScopeRequest): Sc
     if (onResource.length === 0) {
       throw new BrokerError(
         'invalid_target',
-        `no permission is granted on ${resource}: ask for a resource your trust policy or role grants`,
+        req.reader === 'person'
+          ? `your roles give you no permission on ${resource}: ask for one of the scopes listed under "You may request"`
+          : `no permission is granted on ${resource}: ask for a resource your trust policy or role grants`,
       );
     }
     scopes = req.scopes ?? onResource;
@@ -54,7 +62,9 @@ export function decideScopes(grants: readonly GrantSet[], req: ScopeRequest): Sc
       if (!anyCovers(all, s)) {
         throw new BrokerError(
           'invalid_scope',
-          `scope ${s} is not granted: ask for a narrower scope, or change the trust policy or role that grants it`,
+          req.reader === 'person'
+            ? `your roles do not let you request ${s}: ask only for the scopes listed under "You may request", or ask your administrator for a role that grants it`
+            : `scope ${s} is not granted: ask for a narrower scope, or change the trust policy or role that grants it`,
         );
       }
     }
@@ -65,7 +75,9 @@ export function decideScopes(grants: readonly GrantSet[], req: ScopeRequest): Sc
   if (scopes.length === 0) {
     throw new BrokerError(
       'invalid_scope',
-      'nothing is granted: the matched policy or role grants no scope',
+      req.reader === 'person'
+        ? 'your roles grant no scope: ask your administrator for a role'
+        : 'nothing is granted: the matched policy or role grants no scope',
     );
   }
   const contributing = grants.filter((g) => scopes.some((s) => anyCovers(g.scopes, s)));

@@ -256,7 +256,7 @@ describe('the device flow, end to end', () => {
       'a scope the roles no longer grant is refused as invalid_scope',
       [{ ...ROLES[0], grant: ['read:datasets/**'] }],
       'invalid_scope',
-      /scope read:models\/acme\/bert is not granted/,
+      /your roles do not let you request read:models\/acme\/bert: .* ask your administrator/,
     ],
   ])('matches roles again at redemption: %s', async (_name, roles, error, description) => {
     const { send, cookie } = await setUp();

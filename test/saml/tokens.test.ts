@@ -65,7 +65,11 @@ describe("the person's page: minting and revoking", () => {
     const res = await post(t, '/tokens', cookie, { csrf, scope: 'write:datasets/acme/x', ttl: '' });
     expect(res.status).toBe(400);
     const html = await res.text();
-    expect(html).toContain('scope write:datasets/acme/x is not granted');
+    // Worded for the person: what to do is ask for less, or ask an administrator.
+    expect(html).toContain(
+      'your roles do not let you request write:datasets/acme/x: ask only for the scopes listed under &quot;You may request&quot;, or ask your administrator for a role that grants it',
+    );
+    expect(html).not.toContain('trust policy');
     expect(tokenIn(html)).toBeUndefined();
     const [row] = await t.broker.store.queryAudit({ event: 'token.denied' });
     expect(row).toMatchObject({

@@ -29,6 +29,7 @@ interface DeviceVerified extends Verified {
 export const deviceGrant: Grant<DeviceCodeInput, DeviceVerified> = {
   source: 'device',
   names: 'policies',
+  reader: 'person',
 
   async verify(input, deps) {
     const now = nowSeconds(deps.clock);

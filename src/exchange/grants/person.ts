@@ -15,6 +15,7 @@ export interface PersonInput extends GrantInput {
 export const personGrant: Grant<PersonInput, Verified & { roles: readonly CompiledRole[] }> = {
   source: 'web',
   names: 'policies',
+  reader: 'person',
 
   async verify(input) {
     return { subject: input.subject, clientId: 'web', roles: input.roles };

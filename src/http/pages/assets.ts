@@ -52,6 +52,22 @@ h2.section { margin-top:1.3rem; }
 table + .error { margin-top:.8rem; }
 form.code { display:grid; grid-template-columns:1fr auto; gap:.8rem; align-items:end; }
 @media (max-width:640px) { form.mint { grid-template-columns:1fr; } }
+/* Phones: long tokens, scopes and emails wrap instead of widening the page; the header keeps
+   "Log out" on one line and shortens the email. */
+main > *, dd, td, th { min-width:0; }
+h1, dd, td, code, .pill { overflow-wrap:anywhere; }
+dl { grid-template-columns:max-content minmax(0,1fr); }
+button { white-space:nowrap; }
+.who { min-width:0; }
+.who span { min-width:0; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+@media (max-width:480px) {
+  header.bar { padding:.6rem .8rem; }
+  main { padding:0 .5rem; margin:1rem auto; }
+  .card { padding:.9rem 1rem; }
+  dl { grid-template-columns:minmax(0,1fr); gap:.1rem; }
+  dd { margin-bottom:.4rem; }
+  th, td { padding:.4rem .3rem; }
+}
 `;
 
 const SCRIPT = `// Copy buttons: <button data-copy="element-id">.
