@@ -1,4 +1,5 @@
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +33,10 @@ export interface ServerOptions {
   trust?: Trust;
   /** Concurrent connections kept open; see MAX_CONNECTIONS and capConnections. */
   maxConnections?: number;
+  /** More routes on the same listener, after the broker's (the demo's /demo/*). */
+  routes?: Hono;
+  /** A word in every page's header (AppOptions.pageLabel). */
+  pageLabel?: string;
 }
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
@@ -57,7 +62,9 @@ export async function startServer(
       ((c.env as HttpBindings).incoming.socket?.errored as NodeJS.ErrnoException | null)?.code ===
       'ERR_HTTP_REQUEST_TIMEOUT',
     crypto: nodeCrypto(),
+    ...(options.pageLabel ? { pageLabel: options.pageLabel } : {}),
   });
+  if (options.routes) app.route('/', options.routes);
 
   const prune = () => pruneExpired({ store, config, clock, logger });
   await prune();
@@ -66,18 +73,26 @@ export async function startServer(
 
   const limits = connectionLimits(config.limits.requestTimeoutSeconds, options.maxConnections);
   const host = options.host ?? config.listen.host;
-  const server: ServerType = await new Promise((resolveServer, reject) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        hostname: host,
-        port: options.port ?? config.listen.port,
-        serverOptions: limits.serverOptions,
-      },
-      () => resolveServer(s),
-    );
-    s.once('error', reject);
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise((resolveServer, reject) => {
+      const s = serve(
+        {
+          fetch: app.fetch,
+          hostname: host,
+          port: options.port ?? config.listen.port,
+          serverOptions: limits.serverOptions,
+        },
+        () => resolveServer(s),
+      );
+      s.once('error', reject);
+    });
+  } catch (e) {
+    // A port in use: the database's writer thread would otherwise keep the process alive.
+    clearInterval(timer);
+    await store.close();
+    throw e;
+  }
   const http = server as Server;
   capConnections(http, limits.maxConnections, logger);
   // Responses not yet sent when shutdown starts say `Connection: close`, so a
