@@ -34,7 +34,7 @@ export function demoBanner(o: { url: string; database: string; cli: string }): s
     '',
     '  2. A CI job: mint a GitHub-shaped OIDC token, exchange it for a workspace token',
     ...ciCommands(o.url).map((c) => `      ${c}`),
-    `     (change claims with -H 'Content-Type: application/json' -d '{"ref":"refs/heads/dev"}')`,
+    `     (change claims with -H 'Content-Type: application/json' -d '{"ref":"refs/heads/feature/x"}')`,
     '',
     '  3. A terminal: log in with the device flow',
     `      ${o.cli} login --broker ${o.url}`,

@@ -108,7 +108,7 @@ export class DemoCiIssuer {
 }
 
 function overridesProblem(o: unknown): string | undefined {
-  const example = 'e.g. {"ref": "refs/heads/feature"}';
+  const example = 'e.g. {"ref": "refs/heads/feature/x"}';
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     return `send the claims to change as one JSON object, ${example}`;
   }

@@ -40,12 +40,12 @@ ci:
         ref: refs/heads/main
       grant: ['write:models/acme/*', 'read:datasets/acme/**']
       max_ttl: 30m
-    - name: acme-models-branches
+    - name: acme-models-features
       provider: demo-ci
       match:
         repository_id: '${DEMO_REPOSITORY_ID}'
         repository: ${DEMO_REPOSITORY}
-        ref: 'refs/heads/*'
+        ref: 'refs/heads/feature/*'
       grant: ['read:models/acme/*']
 
 sso:

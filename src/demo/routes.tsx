@@ -82,7 +82,7 @@ export function demoRoutes(o: { url: string; idp: DemoIdp; ci: DemoCiIssuer }): 
         overrides = JSON.parse(text);
       } catch {
         refuse(
-          'demo CI issuer: the body is not JSON: send the claims to change as one JSON object, e.g. {"ref": "refs/heads/feature"}, or no body',
+          'demo CI issuer: the body is not JSON: send the claims to change as one JSON object, e.g. {"ref": "refs/heads/feature/x"}, or no body',
         );
       }
     }
