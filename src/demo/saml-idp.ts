@@ -16,7 +16,7 @@ const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 /** What a redirect's SAMLRequest may take, encoded and inflated: an AuthnRequest is ~1 KiB. */
-const MAX_ENCODED = 16 * 1024;
+const MAX_ENCODED = 8 * 1024;
 const MAX_XML = 64 * 1024;
 /** An xs:ID (an NCName), bounded; the broker's are `_` and hex. */
 const XML_ID = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
@@ -61,7 +61,10 @@ export class DemoIdp {
       xml = inflateRawSync(Buffer.from(encoded, 'base64'), { maxOutputLength: MAX_XML }).toString(
         'utf8',
       );
-    } catch {
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        return { problem: `SAMLRequest inflates to more than ${MAX_XML / 1024} KiB` };
+      }
       return { problem: 'SAMLRequest is not a deflated, base64 AuthnRequest' };
     }
     let id: string | null | undefined;
