@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -184,4 +184,53 @@ describe('the demo in a browser', () => {
     expect(await page.locator('#new-token').count()).toBe(0);
     await context.close();
   });
+});
+
+describe('the demo from a terminal', () => {
+  it("logs in with the banner's login command, approved in the browser through the demo IdP", async () => {
+    const line = demo
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes(' login --broker '))!;
+    const args = line.trim().split(' ').slice(1); // after `tokenbroker`
+    expect(args).toEqual(['login', '--broker', demo.url]);
+    const config = join(dir, 'config');
+    const child = spawn(
+      process.execPath,
+      [resolve('bin/tokenbroker.js'), ...args, '--no-browser', '--scope', 'read:models/acme/*'],
+      { cwd: dir, env: { ...process.env, XDG_CONFIG_HOME: config } },
+    );
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      for (let i = 0; !/enter the code ([A-Z]{4}-[A-Z]{4})/.test(stderr); i++) {
+        if (i > 100 || child.exitCode !== null) throw new Error(`login printed no code: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const code = /enter the code ([A-Z]{4}-[A-Z]{4})/.exec(stderr)![1]!;
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${demo.url}/device?user_code=${code}`);
+      await page.getByRole('button', { name: 'Log in as ada' }).click();
+      await page.waitForURL(`${demo.url}/device?user_code=${code}`);
+      expect(await page.locator('header .label').textContent()).toBe('demo');
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('You approved this request');
+      await context.close();
+      // The terminal's next poll (every 5 s, as RFC 8628 asks) gets the token.
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(stdout).toContain('ada@example.com');
+    const saved = readFileSync(join(config, 'tokenbroker', 'credentials.json'), 'utf8');
+    const token = /"(eyJ[\w-]+\.[\w-]+\.[\w-]+)"/.exec(saved)![1]!;
+    expect(await verify(token)).toMatchObject({
+      sub: 'user:ada@example.com',
+      scope: 'read:models/acme/*',
+    });
+  }, 40_000);
 });
