@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { tempDir, testConfigObject } from '../helpers/broker.js';
 import { runCli } from '../helpers/cli.js';
+import { cliInvocation } from '../../src/cli/serve.js';
 
 // What `tokenbroker serve` says when it starts, and when it cannot: run from
 // the build (npm run build first) as a real process, since whether the
@@ -113,5 +114,17 @@ describe('tokenbroker --version', () => {
         stderr: '',
       });
     }
+  });
+});
+
+describe("the demo banner's login command", () => {
+  it.each([
+    ['/clone/bin/tokenbroker.js', '/clone', 'node bin/tokenbroker.js'],
+    ['/proj/node_modules/tokenbroker/bin/tokenbroker.js', '/proj', 'npx tokenbroker'],
+    ['/usr/lib/node_modules/tokenbroker/bin/tokenbroker.js', '/home/ada', 'tokenbroker'],
+    ['/clone/my dir/bin/tokenbroker.js', '/clone', 'tokenbroker'],
+    [undefined, '/clone', 'tokenbroker'],
+  ])('runs %s from %s as `%s`', (script, cwd, expected) => {
+    expect(cliInvocation(script, cwd)).toBe(expected);
   });
 });

@@ -119,6 +119,17 @@ describe('the demo IdP refuses what is not a login request of its broker', () =>
   });
 });
 
+describe('the demo home page', () => {
+  it('says what the demo is, who can log in and the curl pair, with "demo" in its header', async () => {
+    const res = await fetch(`${url}/demo/`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<span class="label">demo</span>');
+    expect(html).toContain('cy@example.com');
+    expect(html).toContain(`CI_TOKEN=$(curl -s -X POST ${url}/demo/ci-token)`);
+  });
+});
+
 describe('the demo CI issuer', () => {
   const mint = (body: string) => fetch(`${url}/demo/ci-token`, { method: 'POST', body });
 
