@@ -11,7 +11,7 @@ import { DEMO_USERS } from './users.js';
 export function LoginPage(props: { requestId: string; relayState: string }) {
   return (
     <Layout title="Demo IdP: log in">
-      <section class="card center">
+      <section class="card">
         <h1>Demo IdP: choose who logs in</h1>
         <p class="muted">
           This stands in for your company's IdP (Okta, Entra ID, ...). It asks for no password:
