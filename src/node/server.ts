@@ -52,6 +52,7 @@ export async function startServer(
   const app = createApp({
     config,
     trust: options.trust,
+    ...(options.pageLabel ? { pageLabel: options.pageLabel } : {}),
     store,
     keys,
     clock,
@@ -62,14 +63,13 @@ export async function startServer(
       ((c.env as HttpBindings).incoming.socket?.errored as NodeJS.ErrnoException | null)?.code ===
       'ERR_HTTP_REQUEST_TIMEOUT',
     crypto: nodeCrypto(),
-    ...(options.pageLabel ? { pageLabel: options.pageLabel } : {}),
   });
-  if (options.routes) app.route('/', options.routes);
 
   const prune = () => pruneExpired({ store, config, clock, logger });
   await prune();
   const timer = setInterval(prune, PRUNE_EVERY_MS);
   timer.unref();
+  if (options.routes) app.route('/', options.routes);
 
   const limits = connectionLimits(config.limits.requestTimeoutSeconds, options.maxConnections);
   const host = options.host ?? config.listen.host;
