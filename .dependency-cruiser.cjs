@@ -90,8 +90,12 @@ const LAYERS = {
     [...DOMAIN, 'workspace', 'http', 'client', APP, DEPS],
     'the Workers entry composes everything but the CLI and the Node entry',
   ],
+  demo: [
+    [...DOMAIN, 'workspace', 'http', 'client', 'node', APP, DEPS],
+    '`npm start` without a config: the Node entry plus a test IdP and CI issuer; only the CLI starts it',
+  ],
   cli: [
-    [...DOMAIN, 'workspace', 'http', 'client', 'node', 'workers', APP, DEPS],
+    [...DOMAIN, 'workspace', 'http', 'client', 'node', 'workers', 'demo', APP, DEPS],
     'the CLI sits on top and may use everything',
   ],
 };

@@ -27,9 +27,10 @@ export default tseslint.config(
   },
   {
     // The core must run on Workers too: only the Node entry (its SQLite store
-    // included) and the CLI may reach for Node built-ins.
+    // included), the demo (which `serve` runs on Node) and the CLI may reach
+    // for Node built-ins.
     files: ['src/**/*.ts', 'src/**/*.tsx'],
-    ignores: ['src/node/**', 'src/cli/**'],
+    ignores: ['src/node/**', 'src/cli/**', 'src/demo/**'],
     rules: {
       'no-restricted-imports': [
         'error',

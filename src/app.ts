@@ -91,6 +91,13 @@ export function createApp(options: AppOptions): Hono {
 
   const app = new Hono();
   app.use(requestId());
+  const label = options.pageLabel;
+  if (label) {
+    app.use(async (c, next) => {
+      c.set('pageLabel', label);
+      await next();
+    });
+  }
   app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
   app.use(accessLog(deps.logger, metrics, clock, options.timedOut));
   app.use(bodyLimit(BODY_LIMIT));

@@ -55,10 +55,12 @@ export interface AppOptions {
    * runtime's instances (Workers' Cache API); none on Node.
    */
   jwksCache?: SharedJwksCache;
+  /** A word every page's header shows after the brand ("demo" for `npm start`'s demo). */
+  pageLabel?: string;
 }
 
 export interface AppDeps extends Required<
-  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter' | 'jwksCache'>
+  Omit<AppOptions, 'clientAddress' | 'timedOut' | 'rateLimiter' | 'jwksCache' | 'pageLabel'>
 > {
   clientAddress: AppOptions['clientAddress'];
   /** The config's trust policies and roles, compiled once. */

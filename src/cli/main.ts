@@ -11,6 +11,7 @@ import { explainCommand } from './explain.js';
 import { exchangeCommand } from './exchange.js';
 import { addTerminalCommands } from './terminal-commands.js';
 import { escapeForTerminal } from '../shared/terminal.js';
+import { version } from '../../package.json';
 
 /**
  * The `tokenbroker` CLI. Exit codes (SPEC section 6): 0 ok, 1 refused or
@@ -19,7 +20,7 @@ import { escapeForTerminal } from '../shared/terminal.js';
  */
 export async function main(argv: string[], rawIo: CliIO): Promise<number> {
   const io = terminalSafe(rawIo);
-  const program = newProgram(io);
+  const program = newProgram(io).version(version, '-V, --version', 'print the version');
   const configOpt = () => new Option('--config <file>', 'config file (default ./tokenbroker.yaml)');
 
   program

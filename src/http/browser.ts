@@ -81,7 +81,7 @@ export async function personalPage(
   status: number,
 ): Promise<Response> {
   const idp = await ctx.sp.idpSettings();
-  return htmlResponse(c, renderPage(page), status, {
+  return htmlResponse(c, renderPage(page, c.get('pageLabel')), status, {
     formTargets: idp.sloUrl ? [new URL(idp.sloUrl).origin] : [],
   });
 }

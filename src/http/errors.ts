@@ -38,7 +38,13 @@ export function errorResponse(err: unknown, c: Context, logger: Logger): Respons
     if (html) {
       return htmlResponse(
         c,
-        errorPageHtml({ code: 'internal', status: 500, message, requestId }),
+        errorPageHtml({
+          code: 'internal',
+          status: 500,
+          message,
+          requestId,
+          label: c.get('pageLabel'),
+        }),
         500,
       );
     }
@@ -57,6 +63,8 @@ export function errorResponse(err: unknown, c: Context, logger: Logger): Respons
         message: e.message,
         requestId,
         logout: e.detail?.logout === true,
+        action: pageAction(e.detail?.pageAction),
+        label: c.get('pageLabel'),
       }),
       e.status,
     );
@@ -64,6 +72,19 @@ export function errorResponse(err: unknown, c: Context, logger: Logger): Respons
   const headers: Record<string, string> = { ...e.headers };
   if (e.code === 'invalid_client') headers['WWW-Authenticate'] = 'Basic realm="tokenbroker"';
   return json(c, e.status, { error: e.oauthError, error_description: e.message }, headers);
+}
+
+/**
+ * The link a BrokerError names for its page (`detail.pageAction`): a link,
+ * null for none (a page whose usual link would lead back to itself), or
+ * undefined for the code's usual one.
+ */
+function pageAction(v: unknown): { href: string; label: string } | null | undefined {
+  if (v === null) return null;
+  const a = v as { href?: unknown; label?: unknown } | undefined;
+  return typeof a?.href === 'string' && typeof a.label === 'string'
+    ? { href: a.href, label: a.label }
+    : undefined;
 }
 
 /** nginx's status for "the client closed the connection before the answer". */

@@ -5,6 +5,8 @@ declare module 'hono' {
   interface ContextVariableMap {
     /** Set by browser routes: errors there render as a page, not as JSON. */
     errorFormat: 'html' | 'json';
+    /** The word every page's header shows (AppOptions.pageLabel), if any. */
+    pageLabel: string | undefined;
   }
 }
 

@@ -256,6 +256,7 @@ function sloPage(c: Context, stillLoggedIn: boolean): Response {
           action={{ href: '/saml/login', label: 'Log in again' }}
         />
       ),
+      c.get('pageLabel'),
     ),
     200,
   );

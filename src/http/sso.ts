@@ -20,7 +20,9 @@ export function ssoRoutes(deps: AppDeps): Hono {
     const off = page(() => {
       throw new BrokerError(
         'not_found',
-        'browser login is not configured on this broker: add sso.saml to its config (see Browser SSO in the README)',
+        'browser login is not configured on this broker: add sso.saml to its config (see "Browser SSO" in the README, which comes with tokenbroker). To see it work first, run `npm start` in a folder without tokenbroker.yaml: the demo has a test IdP.',
+        // "Go to your page" would lead back here: the message says where to go.
+        { detail: { pageAction: null } },
       );
     });
     for (const path of ['/', '/saml/*', '/tokens', '/tokens/*', '/device', '/device/*']) {

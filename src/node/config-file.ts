@@ -6,7 +6,7 @@ import type { Config } from '../config/compile.js';
 import { compileTrust, type Trust } from '../policy/compile.js';
 import { readSamlMetadataFile } from './saml-metadata.js';
 
-/** The example config shipped with the package, used until the demo lands. */
+/** The example config shipped with the package (`serve` without a config runs the demo instead). */
 export function bundledConfigPath(): string {
   // dist/cli.js and src/node/config-file.ts both sit two levels below the root or one.
   let dir = dirname(fileURLToPath(import.meta.url));

@@ -1,4 +1,5 @@
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +35,10 @@ export interface ServerOptions {
   trust?: Trust;
   /** Concurrent connections kept open; see MAX_CONNECTIONS and capConnections. */
   maxConnections?: number;
+  /** More routes on the same listener, after the broker's (the demo's /demo/*). */
+  routes?: Hono;
+  /** A word in every page's header (AppOptions.pageLabel). */
+  pageLabel?: string;
 }
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
@@ -50,6 +55,7 @@ export async function startServer(
   const app = createApp({
     config,
     trust: options.trust,
+    ...(options.pageLabel ? { pageLabel: options.pageLabel } : {}),
     store,
     keys,
     clock,
@@ -69,21 +75,30 @@ export async function startServer(
   await prune();
   const timer = setInterval(prune, PRUNE_EVERY_MS);
   timer.unref();
+  if (options.routes) app.route('/', options.routes);
 
   const limits = connectionLimits(config.limits.requestTimeoutSeconds, options.maxConnections);
   const host = options.host ?? config.listen.host;
-  const server: ServerType = await new Promise((resolveServer, reject) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        hostname: host,
-        port: options.port ?? config.listen.port,
-        serverOptions: limits.serverOptions,
-      },
-      () => resolveServer(s),
-    );
-    s.once('error', reject);
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise((resolveServer, reject) => {
+      const s = serve(
+        {
+          fetch: app.fetch,
+          hostname: host,
+          port: options.port ?? config.listen.port,
+          serverOptions: limits.serverOptions,
+        },
+        () => resolveServer(s),
+      );
+      s.once('error', reject);
+    });
+  } catch (e) {
+    // A port in use: the database's writer thread would otherwise keep the process alive.
+    clearInterval(timer);
+    await store.close();
+    throw e;
+  }
   const http = server as Server;
   capConnections(http, limits.maxConnections, logger);
   // Responses not yet sent when shutdown starts say `Connection: close`, so a

@@ -103,11 +103,15 @@ describe('relative paths in the config', () => {
     expect(readdirSync(elsewhere)).toEqual([]);
   }, 30_000);
 
-  it('keeps the bundled example database under the working folder, as `npm start` did', async () => {
+  it('keeps the bundled example database relative, for the working folder', () => {
     const { config } = loadConfigFile(bundledConfigPath(), env);
     expect(config.database).toBe('./data/tokenbroker.db');
+  });
+
+  it("puts the demo's database under the working folder, as `npm start` does", async () => {
     await serveOnce(['--port', '0'], elsewhere);
-    expect(existsSync(join(elsewhere, 'data', 'tokenbroker.db'))).toBe(true);
+    expect(readdirSync(elsewhere)).toEqual(['data']);
+    expect(existsSync(join(elsewhere, 'data', 'demo.db'))).toBe(true);
   }, 30_000);
 
   it('keeps an in-memory database in memory', async () => {

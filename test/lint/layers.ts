@@ -76,7 +76,8 @@ export const MAY_IMPORT: Record<string, string[]> = {
   client: ['shared', 'protocol'],
   node: ENTRIES_MAY_USE,
   workers: ENTRIES_MAY_USE,
-  cli: [...ENTRIES_MAY_USE, 'node', 'workers'],
+  demo: [...ENTRIES_MAY_USE, 'node'],
+  cli: [...ENTRIES_MAY_USE, 'node', 'workers', 'demo'],
   'worker.ts': ['workers'],
 };
 

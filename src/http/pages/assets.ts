@@ -13,6 +13,8 @@ body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-se
 header.bar { display:flex; align-items:center; justify-content:space-between; gap:1rem;
   padding:.7rem 1.5rem; background:var(--card); border-bottom:1px solid var(--line); }
 .brand { font-weight:650; letter-spacing:.01em; }
+.brand .label { margin-left:.5rem; padding:.05rem .45rem; border-radius:4px; background:#f0b429;
+  font-size:.75rem; font-weight:700; text-transform:uppercase; letter-spacing:.06em; }
 .who { display:flex; align-items:center; gap:.75rem; color:var(--muted); }
 main { max-width:56rem; margin:1.5rem auto; padding:0 1rem; display:grid; gap:1rem; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:1.1rem 1.4rem; }

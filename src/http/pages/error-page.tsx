@@ -29,6 +29,10 @@ export function errorPageHtml(e: {
   requestId: string | undefined;
   /** A refused IdP logout request: not a login, so no "log in again". */
   logout?: boolean;
+  /** Where to go from here instead of the code's usual link (see ACTIONS); null: no link. */
+  action?: { href: string; label: string } | null | undefined;
+  /** The header's label (AppOptions.pageLabel). */
+  label?: string | undefined;
 }): string {
   const title = e.logout
     ? 'Logout request refused'
@@ -39,8 +43,15 @@ export function errorPageHtml(e: {
       title={title}
       // A message may quote the request (a path, a parameter): no raw control character reaches the page.
       message={printable(e.message)}
-      action={e.logout ? { href: '/', label: 'Go to your page' } : ACTIONS[e.code as ErrorCode]}
+      action={
+        e.action !== undefined
+          ? (e.action ?? undefined)
+          : e.logout
+            ? { href: '/', label: 'Go to your page' }
+            : ACTIONS[e.code as ErrorCode]
+      }
       note={e.requestId ? `Request id ${e.requestId} (quote it to your administrator).` : undefined}
     />,
+    e.label,
   );
 }

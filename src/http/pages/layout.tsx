@@ -1,4 +1,11 @@
-import type { Child } from 'hono/jsx';
+import { createContext, useContext, type Child } from 'hono/jsx';
+
+/**
+ * A word every page's header shows after the brand: "demo" when `npm start`
+ * runs the demo, so nobody mistakes its test IdP for their company's login.
+ * Set per app (AppOptions.pageLabel), read while a page renders.
+ */
+const PageLabel = createContext<string | undefined>(undefined);
 
 interface LayoutProps {
   title: string;
@@ -20,7 +27,7 @@ export function Layout({ title, who, children }: LayoutProps) {
       </head>
       <body>
         <header class="bar">
-          <span class="brand">tokenbroker</span>
+          <BrandWithLabel />
           {who && (
             <form class="who" method="post" action="/saml/logout">
               <span>{who.email}</span>
@@ -35,6 +42,11 @@ export function Layout({ title, who, children }: LayoutProps) {
       </body>
     </html>
   );
+}
+
+function BrandWithLabel() {
+  const label = useContext(PageLabel);
+  return <span class="brand">tokenbroker{label && <span class="label">{label}</span>}</span>;
 }
 
 /** A page with one message: errors, "no access", "logged out". */
@@ -60,4 +72,6 @@ export function MessagePage(props: {
   );
 }
 
-export const renderPage = (el: unknown): string => String(el);
+/** The page's HTML, its header labelled with `label` (see PageLabel) when given. */
+export const renderPage = (el: unknown, label?: string): string =>
+  String(<PageLabel.Provider value={label}>{el as Child}</PageLabel.Provider>);
