@@ -73,7 +73,12 @@ export function normalise(body: Record<string, unknown>): Record<string, unknown
 }
 
 /** Reads a User a directory sent (POST, PUT, or the result of a PATCH); refuses what cannot be kept. */
-export function readUser(body: unknown): UserFields {
+/**
+ * `defaultActive` is what a User without `active` is: true for a new one; a
+ * PUT without it keeps the user as they were, so an update that leaves the
+ * attribute out cannot reactivate someone.
+ */
+export function readUser(body: unknown, defaultActive = true): UserFields {
   if (!isObject(body)) {
     throw new BrokerError(
       'scim_invalid_syntax',
@@ -104,7 +109,8 @@ export function readUser(body: unknown): UserFields {
   ) {
     throw invalidValue(`externalId must be a string of at most ${MAX_EXTERNAL_ID} characters`);
   }
-  const active = resource.active === undefined ? true : readBoolean(resource.active, 'active');
+  const active =
+    resource.active === undefined ? defaultActive : readBoolean(resource.active, 'active');
   resource.active = active;
   return {
     userName,

@@ -92,11 +92,13 @@ export class ScimUsers {
   }
 
   async replace(id: string, body: unknown, caller: Caller): Promise<ScimUser> {
-    return this.update(id, caller, () => readUser(body));
+    return this.update(id, caller, (before) => readUser(body, before.active));
   }
 
   async patch(id: string, body: unknown, caller: Caller): Promise<ScimUser> {
-    return this.update(id, caller, (before) => readUser({ ...applyPatch(before.resource, body) }));
+    return this.update(id, caller, (before) =>
+      readUser(applyPatch(before.resource, body), before.active),
+    );
   }
 
   async delete(id: string, caller: Caller): Promise<void> {
