@@ -92,6 +92,33 @@ describe('deactivation over SCIM', () => {
     expect(refused).toMatchObject({ outcome: 'denied', subject: 'user:alice@example.com' });
   });
 
+  it('refuses a login whose session was created just after a deactivation it had not seen', async () => {
+    t = await startScimBroker();
+    const id = (await (await t.scim('POST', '/Users', oktaUser())).json()).id;
+    // The deactivation commits between the login's first check and its
+    // session row, as a directory's PATCH racing the ACS can.
+    const store = t.broker.store;
+    const createSession = store.createSession.bind(store);
+    store.createSession = async (session) => {
+      expect((await deactivate(id)).status).toBe(200);
+      return createSession(session);
+    };
+    const answer = await loginAnswer();
+    expect(answer.status).toBe(403);
+    expect(await answer.text()).toContain(REMOVED);
+    expect(await t.sessionCount()).toBe(0);
+  });
+
+  it('keeps a deactivated person inactive through a PUT that leaves active out', async () => {
+    t = await startScimBroker();
+    const id = (await (await t.scim('POST', '/Users', oktaUser())).json()).id;
+    await deactivate(id, 'okta');
+    const { active: _, ...withoutActive } = oktaUser();
+    const put = await t.scim('PUT', `/Users/${id}`, withoutActive);
+    expect((await put.json()).active).toBe(false);
+    expect((await loginAnswer()).status).toBe(403);
+  });
+
   it('lets the person log in again once the directory reactivates them', async () => {
     t = await startScimBroker();
     const id = (await (await t.scim('POST', '/Users', oktaUser())).json()).id;
