@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXCHANGE, form, introspect } from '../helpers/broker.js';
+import { authorize, decide, inProcess, poll } from '../helpers/device.js';
 import { csrfOf, get, post } from '../helpers/saml-broker.js';
 import {
   PATCH_SCHEMA,
@@ -90,6 +91,24 @@ describe('deactivation over SCIM', () => {
     expect([...(deactivated!.detail!.revoked as string[])].sort()).toHaveLength(2);
     const [refused] = await t.broker.store.queryAudit({ event: 'login.deprovisioned' });
     expect(refused).toMatchObject({ outcome: 'denied', subject: 'user:alice@example.com' });
+  });
+
+  it('denies a device code the person approved before the device collected its token, and sends /device to login', async () => {
+    t = await startScimBroker();
+    const id = (await (await t.scim('POST', '/Users', oktaUser())).json()).id;
+    const cookie = await t.login();
+    const device = await authorize(inProcess(t));
+    expect((await decide(t, cookie, device.user_code)).status).toBe(303);
+
+    await deactivate(id);
+
+    const polled = await poll(inProcess(t), device.device_code);
+    expect(polled).toMatchObject({ status: 400, body: { error: 'access_denied' } });
+    const page = await get(t, `/device?user_code=${device.user_code}`, cookie);
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toMatch(/^\/saml\/login\?return_to=%2Fdevice/);
+    const [row] = await t.broker.store.queryAudit({ event: 'scim.user.deactivated' });
+    expect(row!.detail).toMatchObject({ device_codes_denied: 1, sessions_ended: 1 });
   });
 
   it('refuses a login whose session was created just after a deactivation it had not seen', async () => {

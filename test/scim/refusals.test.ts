@@ -221,8 +221,11 @@ describe('SCIM refusals of what a directory sent', () => {
   });
 
   it('answers a body over 64 KiB with a SCIM 413', async () => {
-    const big = { ...oktaUser('big@example.com'), title: 'x'.repeat(70_000) };
+    const big = JSON.stringify({ ...oktaUser('big@example.com'), title: 'x'.repeat(70_000) });
+    // Streamed (no length), and refused from its Content-Length before it is read.
     await expectScimError(await t.scim('POST', '/Users', big), 413);
+    const announced = { 'Content-Length': String(Buffer.byteLength(big)) };
+    await expectScimError(await t.scim('POST', '/Users', big, announced), 413);
   });
 
   it('reads a hostile filter in bounded time', async () => {
