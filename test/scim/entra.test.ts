@@ -97,7 +97,8 @@ describe('SCIM as Microsoft Entra ID provisions', () => {
     t = await startScimBroker();
     const { id } = await (await t.scim('POST', '/Users', entraUser())).json();
     await patch(id, { op: 'Replace', path: 'active', value: 'False' });
-    const q = encodeURIComponent('userName eq "alice@contoso.onmicrosoft.com"');
+    // Spaces as +, as Entra ID encodes its query.
+    const q = 'userName+eq+%22alice%40contoso.onmicrosoft.com%22';
     const found = await (await t.scim('GET', `/Users?filter=${q}`)).json();
     expect(found.Resources).toEqual([expect.objectContaining({ id, active: false })]);
   });
