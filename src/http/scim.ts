@@ -132,20 +132,27 @@ async function readJson(c: Context): Promise<unknown> {
         : 'the body is not valid JSON: send the SCIM resource as JSON',
     );
   }
-  if (tooDeep(body)) {
-    throw new BrokerError('scim_invalid_syntax', `the body nests deeper than ${MAX_DEPTH} levels`);
-  }
+  const problem = shapeProblem(body);
+  if (problem) throw new BrokerError('scim_invalid_syntax', problem);
   return body;
 }
 
-/** Walked with a stack, not recursion, so a deep body cannot overflow it. */
-function tooDeep(value: unknown): boolean {
+/**
+ * Too deep to walk recursively, or a `__proto__` key (which, copied onto
+ * an object, would set its prototype). Walked with a stack, not recursion,
+ * so a deep body cannot overflow it.
+ */
+function shapeProblem(value: unknown): string | undefined {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length) {
     const [v, depth] = stack.pop()!;
     if (typeof v !== 'object' || v === null) continue;
-    if (depth > MAX_DEPTH) return true;
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    if (depth > MAX_DEPTH) return `the body nests deeper than ${MAX_DEPTH} levels`;
+    for (const [key, child] of Object.entries(v)) {
+      if (key === '__proto__')
+        return 'the body has a "__proto__" key: no SCIM attribute is named so';
+      stack.push([child, depth + 1]);
+    }
   }
-  return false;
+  return undefined;
 }

@@ -147,6 +147,14 @@ describe('SCIM refusals of what a directory sent', () => {
       'invalidSyntax',
       'nests deeper',
     ],
+    [
+      'a __proto__ key',
+      JSON.parse(
+        `{"schemas": ["${USER_SCHEMA}"], "userName": "p@x.io", "name": {"__proto__": {"givenName": "x"}}}`,
+      ),
+      'invalidSyntax',
+      '__proto__',
+    ],
   ])('refuses a create with %s', async (_name, body, scimType, message) => {
     const detail = await expectScimError(await t.scim('POST', '/Users', body), 400, scimType);
     expect(detail).toContain(message);
@@ -192,6 +200,13 @@ describe('SCIM refusals of what a directory sent', () => {
       'a value path with a bad filter',
       op({ op: 'replace', path: 'emails[type xx "w"].value', value: 1 }),
       'invalidPath',
+    ],
+    [
+      'a __proto__ in an extension',
+      JSON.parse(
+        `{"schemas": ["${PATCH_SCHEMA}"], "Operations": [{"op": "add", "value": {"urn:x:User": {"__proto__": {"a": 1}}}}]}`,
+      ),
+      'invalidSyntax',
     ],
     ['a change of id', op({ op: 'replace', path: 'id', value: 'mine' }), 'mutability'],
     ['active "nope"', op({ op: 'replace', path: 'active', value: 'nope' }), 'invalidValue'],
