@@ -123,6 +123,22 @@ export function describeScimStore(name: string, open: () => Promise<Store>): voi
       expect(await store.queryAudit({ event: 'scim.user.replaced' })).toHaveLength(1);
     });
 
+    it('writes exactly one of two concurrent replaces made from the same version', async () => {
+      const store = await open();
+      await create(store, user('u1'));
+      const both = await Promise.all([
+        replace(store, user('u1', { active: false, lastModified: 1100 }), 1, [alice]),
+        replace(
+          store,
+          user('u1', { resource: { userName: 'Alice@Example.com' }, lastModified: 1100 }),
+          1,
+        ),
+      ]);
+      expect(both.map((o) => o.outcome).sort()).toEqual(['stale', 'written']);
+      expect((await store.getScimUser('u1'))?.version).toBe(2);
+      expect(await store.queryAudit({ event: 'scim.user.replaced' })).toHaveLength(1);
+    });
+
     it("ends a person's sessions, approved device codes and live tokens with what was narrowed from them, in the write that deactivates them", async () => {
       const store = await open();
       await create(store, user('u1'));
