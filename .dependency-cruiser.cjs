@@ -26,6 +26,7 @@ const DOMAIN = [
   'tokens',
   'saml',
   'sessions',
+  'scim',
   'exchange',
 ];
 
@@ -64,6 +65,10 @@ const LAYERS = {
   sessions: [
     ['shared', 'protocol', 'config', 'store', 'saml'],
     'browser sessions take and return plain values; only http/ touches Hono',
+  ],
+  scim: [
+    ['shared', 'protocol', 'config', 'store', 'saml'],
+    'SCIM provisioning keeps users and ends access through the store; only http/ answers HTTP',
   ],
   exchange: [
     DOMAIN.filter((folder) => folder !== 'exchange'),

@@ -14,6 +14,8 @@ import { introspectHandler } from './http/introspect.js';
 import { meHandler } from './http/me.js';
 import { revokeHandler } from './http/revoke.js';
 import { ssoRoutes } from './http/sso.js';
+import { SCIM_BASE, scimRoutes } from './http/scim.js';
+import { scimErrorResponse } from './http/scim-errors.js';
 import { tokenHandler } from './http/token.js';
 import { deviceAuthorizationHandler } from './http/device-authorization.js';
 import { silentLogger, type Logger } from './shared/log.js';
@@ -111,6 +113,11 @@ export function createApp(options: AppOptions): Hono {
   app.post('/revoke', revokeHandler(deps));
   app.get('/me', meHandler(deps));
   app.route('/', ssoRoutes(deps));
+  const scim = options.config.scim;
+  if (scim) app.route(SCIM_BASE, scimRoutes(deps, scim));
+  // A body refused by the size limit under /scim/v2 is answered as SCIM answers errors.
+  const scimPath = (c: Context) =>
+    scim !== undefined && (c.req.path === SCIM_BASE || c.req.path.startsWith(`${SCIM_BASE}/`));
 
   app.notFound((c) =>
     errorResponse(
@@ -122,7 +129,9 @@ export function createApp(options: AppOptions): Hono {
       deps.logger,
     ),
   );
-  app.onError((err, c) => errorResponse(err, c, deps.logger));
+  app.onError((err, c) =>
+    scimPath(c) ? scimErrorResponse(err, c, deps.logger) : errorResponse(err, c, deps.logger),
+  );
   return app;
 }
 

@@ -18,10 +18,18 @@ export interface Config {
   sso: Sso | undefined;
   rateLimit: RateLimit | false;
   limits: Limits;
-  scim: { tokenSha256: string } | undefined;
+  scim: Scim | undefined;
   audit: { retentionSeconds: number };
   /** GET /metrics on Node: the SHA-256 (lowercase hex) of its bearer token, when it asks for one. */
   metrics: { tokenSha256: string | undefined };
+}
+
+/** SCIM 2.0 provisioning at /scim/v2. */
+export interface Scim {
+  /** SHA-256 (hex) of the bearer secret the directory sends. */
+  tokenSha256: string;
+  /** Only people the directory provisioned, and left active, may log in. */
+  requireProvisioned: boolean;
 }
 
 export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256';
@@ -227,7 +235,10 @@ export function compileConfig(raw: RawConfig): Config {
       requestTimeoutSeconds: raw.limits.request_timeout,
       maxClaimLength: raw.limits.max_claim_length,
     },
-    scim: raw.scim && { tokenSha256: raw.scim.token_sha256 },
+    scim: raw.scim && {
+      tokenSha256: raw.scim.token_sha256,
+      requireProvisioned: raw.scim.require_provisioned,
+    },
     audit: { retentionSeconds: raw.audit.retention },
     metrics: { tokenSha256: raw.metrics?.token_sha256?.toLowerCase() },
   };

@@ -310,7 +310,7 @@ export const rawConfigSchema = z
     scim: z
       .strictObject({
         token_sha256: sha256Hex,
-        // Accepted now; read once SCIM provisioning lands.
+        // Off: anyone the IdP asserts may log in, and SCIM only takes access away.
         require_provisioned: z.boolean().default(false),
       })
       .optional(),

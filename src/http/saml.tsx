@@ -10,6 +10,7 @@ import { checkReturnTo, safeRelayState } from '../saml/return-to.js';
 import type { VerifiedAssertion } from '../saml/assertion.js';
 import type { AuditEvent } from '../store/types.js';
 import { matchRoles } from '../policy/roles.js';
+import { loginStanding, STANDING_MESSAGE, type LoginStanding } from '../scim/gate.js';
 import { csrfMatches } from '../sessions/sessions.js';
 import { page, readSession, type SsoContext } from './browser.js';
 import { readCookie, writeCookies } from './cookies.js';
@@ -53,6 +54,38 @@ export function samlRoutes(ctx: SsoContext): Hono {
     throw e;
   }
 
+  /** SCIM's say on a login (src/scim/gate.ts): refused with its own page, audited. */
+  async function refuseUnlessProvisioned(
+    c: Context,
+    subject: string,
+    time: number,
+    assertionId: string,
+  ): Promise<void> {
+    const standing = await loginStanding(deps.store, deps.config.scim, subject);
+    if (standing !== 'allowed') await refuse(c, subject, time, assertionId, standing);
+  }
+
+  async function refuse(
+    c: Context,
+    subject: string,
+    time: number,
+    assertionId: string,
+    standing: Exclude<LoginStanding, 'allowed'>,
+  ): Promise<never> {
+    await audit(c, {
+      time,
+      event: 'login.deprovisioned',
+      outcome: 'denied',
+      subject,
+      reason:
+        standing === 'deprovisioned'
+          ? 'the directory deactivated or deleted this person (SCIM)'
+          : 'scim.require_provisioned is on and the directory never provisioned this person',
+      detail: { assertionId },
+    });
+    throw new BrokerError('no_access', STANDING_MESSAGE[standing]);
+  }
+
   app.get('/saml/metadata', (c) => {
     c.header('Content-Type', 'application/samlmetadata+xml; charset=utf-8');
     c.header('Cache-Control', 'public, max-age=300');
@@ -93,6 +126,8 @@ export function samlRoutes(ctx: SsoContext): Hono {
         return auditRefusal(c, 'login.failed', now, e);
       }
       const subject = personSubject(identity.email);
+      // Before roles: a person the directory removed learns nothing more here.
+      await refuseUnlessProvisioned(c, subject, now, assertion.id);
       const roles = matchRoles(ctx.deps.trust.roles, identity.claims);
       if (roles.length === 0) {
         deps.metrics.samlLogin('no_access');
@@ -117,6 +152,13 @@ export function samlRoutes(ctx: SsoContext): Hono {
           sessionIndex: assertion.sessionIndex,
         },
       });
+      // Asked again now the session exists: a deactivation that committed
+      // since the check above did not see this session, so it is ended here.
+      const standing = await loginStanding(deps.store, deps.config.scim, subject);
+      if (standing !== 'allowed') {
+        await sessions.end(sessionCookie.value);
+        await refuse(c, subject, now, assertion.id, standing);
+      }
       writeCookies(
         c,
         sessionCookie,

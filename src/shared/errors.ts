@@ -44,6 +44,14 @@ export const ERROR_CODES = {
   login_required: { status: 401, oauth: 'invalid_request' },
   no_access: { status: 403, oauth: 'access_denied' },
   csrf_failed: { status: 403, oauth: 'invalid_request' },
+  // SCIM 2.0 provisioning (RFC 7644 section 3.12): each is one scimType
+  scim_invalid_filter: { status: 400, oauth: 'invalid_request' },
+  scim_invalid_syntax: { status: 400, oauth: 'invalid_request' },
+  scim_invalid_path: { status: 400, oauth: 'invalid_request' },
+  scim_no_target: { status: 400, oauth: 'invalid_request' },
+  scim_invalid_value: { status: 400, oauth: 'invalid_request' },
+  scim_mutability: { status: 400, oauth: 'invalid_request' },
+  scim_uniqueness: { status: 409, oauth: 'invalid_request' },
   // Ours
   unavailable: { status: 503, oauth: 'temporarily_unavailable' },
   internal: { status: 500, oauth: 'server_error' },

@@ -1,6 +1,14 @@
 import { D1Client, messageOf, type D1Like } from './d1-client.js';
 import { recordIssue, revokeSubject, revokeToken } from './d1-tokens.js';
+import { writeScimUser } from './d1-scim.js';
 import { MIGRATIONS } from './migrations.js';
+import {
+  SCIM_STANDING_SQL,
+  SCIM_USER_SQL,
+  scimListQueries,
+  scimStandingFromRow,
+  scimUserFromRow,
+} from './scim-rows.js';
 import {
   auditFromRow,
   deviceCodeFromRow,
@@ -25,6 +33,11 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
+  ScimStanding,
+  ScimUser,
+  ScimUserFilter,
+  ScimWrite,
+  ScimWriteOutcome,
 } from './types.js';
 import { auditQuery, tokensQuery } from './queries.js';
 import { AUDIT_COLUMNS, auditValues } from './columns.js';
@@ -296,6 +309,33 @@ export class D1Store implements Store {
       seenAfter,
     );
     return r!.n as number;
+  }
+
+  async getScimUser(id: string): Promise<ScimUser | undefined> {
+    const [r] = await this.db.all(SCIM_USER_SQL, id);
+    return r && scimUserFromRow(r);
+  }
+
+  async scimStanding(subject: string): Promise<ScimStanding | undefined> {
+    const [r] = await this.db.all(SCIM_STANDING_SQL, subject);
+    return r && scimStandingFromRow(r);
+  }
+
+  /** Both in one batch, so the total and the page agree. */
+  async listScimUsers(filter: ScimUserFilter): Promise<{ total: number; users: ScimUser[] }> {
+    const { page, count } = scimListQueries(filter);
+    const [total, rows] = await this.db.batch([
+      this.db.stmt(count.sql, ...count.args),
+      this.db.stmt(page.sql, ...page.args),
+    ]);
+    return {
+      total: (total!.results[0] as Row).n as number,
+      users: (rows!.results as Row[]).map(scimUserFromRow),
+    };
+  }
+
+  async writeScimUser(write: ScimWrite): Promise<ScimWriteOutcome> {
+    return writeScimUser(this.db, write);
   }
 
   async prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts> {

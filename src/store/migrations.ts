@@ -17,6 +17,7 @@ import m0004 from '../../migrations/0004_partial_parent_index.sql';
 import m0005 from '../../migrations/0005_readiness_probe.sql';
 import m0006 from '../../migrations/0006_device_codes.sql';
 import m0007 from '../../migrations/0007_rate_limit_windows.sql';
+import m0008 from '../../migrations/0008_scim_users.sql';
 
 export interface Migration {
   version: number;
@@ -35,6 +36,7 @@ const FILES: [file: string, sql: string][] = [
   ['0005_readiness_probe.sql', m0005],
   ['0006_device_codes.sql', m0006],
   ['0007_rate_limit_windows.sql', m0007],
+  ['0008_scim_users.sql', m0008],
 ];
 
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;

@@ -91,6 +91,26 @@ export interface Store {
   /** Sessions that expire after `now` and were last seen after `seenAfter` (the metrics' gauge). */
   countLiveSessions(now: number, seenAfter: number): Promise<number>;
 
+  /** A user the directory provisioned over SCIM, unless deleted. */
+  getScimUser(id: string): Promise<ScimUser | undefined>;
+  /**
+   * What the directory says of a person: their live user, else the newest
+   * deleted one (a tombstone: still refused at login), else undefined.
+   */
+  scimStanding(subject: string): Promise<ScimStanding | undefined>;
+  /** Live users in creation order, matching at most one equality filter; with the total matched. */
+  listScimUsers(filter: ScimUserFilter): Promise<{ total: number; users: ScimUser[] }>;
+  /**
+   * Creates, replaces or deletes a SCIM user, and ends the access of the
+   * subjects in `write.endAccess` (their sessions, their approved device
+   * codes, their live tokens and every token narrowed from them), with the
+   * audit row naming what ended, in ONE transaction. Nothing is written
+   * unless the outcome is `written`: a replace or delete names the version it
+   * read (`stale` when another write came first), and a live user's userName
+   * and subject are unique.
+   */
+  writeScimUser(write: ScimWrite): Promise<ScimWriteOutcome>;
+
   /**
    * Removes expired replay guards, expired tokens, sessions and device codes,
    * and audit rows past retention.
@@ -256,3 +276,66 @@ export interface DevicePoll {
   /** This poll came sooner than the interval after the previous one (the interval has grown). */
   tooFast: boolean;
 }
+
+/** A user provisioned over SCIM (RFC 7643 section 4.1), as stored. */
+export interface ScimUser {
+  id: string;
+  userName: string;
+  /** userName folded to ASCII lower case: userName is unique and not case-exact. */
+  userNameKey: string;
+  /** The person it maps to, `user:<email>`. */
+  subject: string;
+  externalId: string | null;
+  active: boolean;
+  /** The User as the directory sent it, without id, meta or password. */
+  resource: Record<string, unknown>;
+  createdAt: number;
+  lastModified: number;
+  /** Grows by one at every write: what a write read is checked against. */
+  version: number;
+}
+
+export interface ScimStanding {
+  active: boolean;
+  deleted: boolean;
+}
+
+export interface ScimUserFilter {
+  userNameKey?: string;
+  externalId?: string;
+  id?: string;
+  /** 0-based. */
+  offset: number;
+  limit: number;
+}
+
+export type ScimWrite =
+  | { op: 'create'; user: ScimUser; endAccess: string[]; at: number; audit: AuditEvent }
+  | {
+      op: 'replace';
+      user: ScimUser;
+      /** The version the replacement was made from; the stored one becomes version + 1. */
+      readVersion: number;
+      endAccess: string[];
+      at: number;
+      audit: AuditEvent;
+    }
+  | {
+      op: 'delete';
+      id: string;
+      readVersion: number;
+      endAccess: string[];
+      at: number;
+      audit: AuditEvent;
+    };
+
+export type ScimWriteOutcome =
+  | {
+      outcome: 'written';
+      /** The tokens revoked and the sessions ended for `endAccess`. */
+      revoked: string[];
+      sessionsEnded: number;
+    }
+  | { outcome: 'not_found' }
+  | { outcome: 'stale' }
+  | { outcome: 'conflict'; attribute: 'userName' | 'subject' | 'id' };

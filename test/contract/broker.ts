@@ -63,7 +63,11 @@ export interface ContractBroker {
 const START_TIMEOUT_MS = 90_000;
 
 /** Starts the broker on `target` before the file's tests and stops it after; read it inside a test. */
-export function useBroker(target: Target): () => ContractBroker {
+export function useBroker(
+  target: Target,
+  /** Config keys for this file's broker on top of the shared ones (e.g. scim). */
+  extra: () => Promise<Record<string, unknown>> = async () => ({}),
+): () => ContractBroker {
   let broker: ContractBroker | undefined;
   const closers: (() => Promise<void>)[] = [];
   beforeAll(async () => {
@@ -73,7 +77,7 @@ export function useBroker(target: Target): () => ContractBroker {
     closers.push(gitlab.close);
     const idp = new TestIdp(() => Date.now());
     const running = await target.start({
-      config: contractConfig(github, gitlab, idp),
+      config: { ...contractConfig(github, gitlab, idp), ...(await extra()) },
       secrets: { HUB_SECRET_SHA256: await hubSecretSha256() },
     });
     closers.push(running.close);

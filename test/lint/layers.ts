@@ -52,6 +52,7 @@ const DOMAIN = [
   'tokens',
   'saml',
   'sessions',
+  'scim',
   'exchange',
 ];
 const ENTRIES_MAY_USE = [...DOMAIN, 'workspace', 'http', 'client', 'app.ts', 'deps.ts'];
@@ -68,6 +69,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   tokens: ['shared', 'protocol', 'config', 'jws', 'store', 'policy'],
   saml: ['shared', 'protocol', 'config', 'policy', 'store', 'jws', 'oidc'],
   sessions: ['shared', 'protocol', 'config', 'store', 'saml'],
+  scim: ['shared', 'protocol', 'config', 'store', 'saml'],
   exchange: DOMAIN.filter((folder) => folder !== 'exchange'),
   workspace: ['shared', 'protocol', 'jws', 'tokens', 'policy'],
   'deps.ts': DOMAIN,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceDecision, Store } from '../../src/store/types.js';
 import { auditRow as audit, deviceRow, tokenRow as token } from '../helpers/rows.js';
+import { describeScimStore } from './scim-contract.js';
 
 /**
  * What every Store must do, run against each implementation: SQLite in Node
@@ -438,4 +439,6 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(await store.listTokens({})).toEqual([]);
     });
   });
+
+  describeScimStore(name, open);
 }

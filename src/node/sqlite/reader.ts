@@ -7,6 +7,9 @@ import type {
   StoredKey,
   Store,
   StoredSession,
+  ScimStanding,
+  ScimUser,
+  ScimUserFilter,
 } from '../../store/types.js';
 import {
   auditFromRow,
@@ -17,6 +20,13 @@ import {
   type Row,
 } from '../../store/rows.js';
 import { auditQuery, tokensQuery } from '../../store/queries.js';
+import {
+  SCIM_STANDING_SQL,
+  SCIM_USER_SQL,
+  scimListQueries,
+  scimStandingFromRow,
+  scimUserFromRow,
+} from '../../store/scim-rows.js';
 
 /**
  * The read side of SqliteStore: the main thread's connection, which runs
@@ -39,6 +49,8 @@ export class SqliteReader {
         'SELECT count(*) AS n FROM sessions WHERE expires_at > ? AND last_seen_at > ?',
       ),
       liveDevices: db.prepare('SELECT count(*) AS n FROM device_codes WHERE expires_at > ?'),
+      scimUser: db.prepare(SCIM_USER_SQL),
+      scimStanding: db.prepare(SCIM_STANDING_SQL),
       liveDevicesFrom: db.prepare(
         'SELECT count(*) AS n FROM device_codes WHERE expires_at > ? AND client_address IS ?',
       ),
@@ -91,6 +103,28 @@ export class SqliteReader {
   getDeviceCodeByUserCode(userCode: string): DeviceCode | undefined {
     const r = this.stmts.deviceByUserCode.get(userCode) as Row | undefined;
     return r && deviceCodeFromRow(r);
+  }
+
+  getScimUser(id: string): ScimUser | undefined {
+    const r = this.stmts.scimUser.get(id) as Row | undefined;
+    return r && scimUserFromRow(r);
+  }
+
+  scimStanding(subject: string): ScimStanding | undefined {
+    const r = this.stmts.scimStanding.get(subject) as Row | undefined;
+    return r && scimStandingFromRow(r);
+  }
+
+  /** Both in one read transaction, so the total and the page agree. */
+  listScimUsers(filter: ScimUserFilter): { total: number; users: ScimUser[] } {
+    const { page, count } = scimListQueries(filter);
+    return this.db.transaction(() => ({
+      total: (this.db.prepare(count.sql).get(...count.args) as { n: number }).n,
+      users: this.db
+        .prepare(page.sql)
+        .all(...page.args)
+        .map((r) => scimUserFromRow(r as Row)),
+    }))();
   }
 
   /** The connection answers: cheap enough to ask on every readiness check. */

@@ -17,6 +17,11 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
+  ScimStanding,
+  ScimUser,
+  ScimUserFilter,
+  ScimWrite,
+  ScimWriteOutcome,
 } from '../../store/types.js';
 import { BatchClient } from './batch-client.js';
 import { storeError } from './health.js';
@@ -176,6 +181,22 @@ export class SqliteStore implements Store {
 
   async deleteSubjectSessions(subject: string): Promise<number> {
     return this.writes.write('deleteSubjectSessions', subject);
+  }
+
+  async getScimUser(id: string): Promise<ScimUser | undefined> {
+    return this.reader.getScimUser(id);
+  }
+
+  async scimStanding(subject: string): Promise<ScimStanding | undefined> {
+    return this.reader.scimStanding(subject);
+  }
+
+  async listScimUsers(filter: ScimUserFilter): Promise<{ total: number; users: ScimUser[] }> {
+    return this.reader.listScimUsers(filter);
+  }
+
+  async writeScimUser(write: ScimWrite): Promise<ScimWriteOutcome> {
+    return this.writes.write('writeScimUser', write);
   }
 
   async prune(now: number, auditRetentionSeconds: number): Promise<PruneCounts> {

@@ -9,6 +9,8 @@ import type {
   NewKey,
   OneTime,
   PruneCounts,
+  ScimWrite,
+  ScimWriteOutcome,
   StoredSession,
 } from '../../store/types.js';
 
@@ -19,6 +21,7 @@ export interface WriteOps {
   recordIssue(token: IssuedToken, audit: AuditEvent, once?: OneTime): IssueOutcome;
   revokeToken(jti: string, at: number, audit: AuditEvent): string[];
   revokeSubject(subject: string, at: number, audit: AuditEvent): string[];
+  writeScimUser(write: ScimWrite): ScimWriteOutcome;
   appendAudit(event: AuditEvent): void;
   claimOnce(key: string, expiresAt: number): boolean;
   createDeviceCode(code: NewDeviceCode): boolean;

@@ -111,6 +111,41 @@ export function createWriter(db) {
       `UPDATE device_codes SET status = 'redeemed', jti = ?
        WHERE device_code_sha256 = ? AND status = 'approved' AND expires_at > ?`,
     ),
+    scimById: db.prepare('SELECT version, deleted_at FROM scim_users WHERE id = ?'),
+    scimNameTaken: db.prepare(
+      'SELECT 1 FROM scim_users WHERE user_name_key = ? AND deleted_at IS NULL AND id <> ?',
+    ),
+    scimSubjectTaken: db.prepare(
+      'SELECT 1 FROM scim_users WHERE subject = ? AND deleted_at IS NULL AND id <> ?',
+    ),
+    // A live user now speaks for the subject: its older deleted users no longer do.
+    scimDropTombstones: db.prepare(
+      'DELETE FROM scim_users WHERE subject = ? AND deleted_at IS NOT NULL',
+    ),
+    scimInsert: db.prepare(
+      `INSERT INTO scim_users (id, user_name, user_name_key, subject, external_id, active, resource,
+         created_at, last_modified, version)
+       VALUES (@id, @userName, @userNameKey, @subject, @externalId, @active, @resource,
+         @createdAt, @lastModified, 1)`,
+    ),
+    scimReplace: db.prepare(
+      `UPDATE scim_users SET user_name = @userName, user_name_key = @userNameKey,
+         subject = @subject, external_id = @externalId, active = @active, resource = @resource,
+         last_modified = @lastModified, version = version + 1
+       WHERE id = @id AND version = @readVersion AND deleted_at IS NULL`,
+    ),
+    scimDelete: db.prepare(
+      `UPDATE scim_users SET deleted_at = ?, active = 0, resource = '{}', last_modified = ?,
+         version = version + 1 WHERE id = ? AND version = ? AND deleted_at IS NULL`,
+    ),
+    // The subject's tokens and every token narrowed from them, however deep.
+    revokeSubjectTree: db.prepare(
+      `WITH RECURSIVE tree(jti) AS (
+         SELECT jti FROM issued_tokens WHERE subject = ?
+         UNION SELECT t.jti FROM issued_tokens t JOIN tree ON t.parent_jti = tree.jti)
+       UPDATE issued_tokens SET revoked_at = ? WHERE jti IN (SELECT jti FROM tree)
+         AND revoked_at IS NULL AND expires_at > ? RETURNING jti`,
+    ),
     probe: db.prepare(
       `INSERT INTO readiness_probe (id, checked_at) VALUES (1, ?)
        ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`,
@@ -186,6 +221,49 @@ export function createWriter(db) {
         },
       });
       return jtis;
+    },
+    writeScimUser(write) {
+      const { at } = write;
+      const found = s.scimById.get(write.op === 'delete' ? write.id : write.user.id);
+      if (write.op === 'create') {
+        if (found) return { outcome: 'conflict', attribute: 'id' };
+      } else {
+        if (!found || found.deleted_at !== null) return { outcome: 'not_found' };
+        if (found.version !== write.readVersion) return { outcome: 'stale' };
+      }
+      if (write.op === 'delete') {
+        s.scimDelete.run(at, at, write.id, write.readVersion);
+      } else {
+        const u = write.user;
+        if (s.scimNameTaken.get(u.userNameKey, u.id)) {
+          return { outcome: 'conflict', attribute: 'userName' };
+        }
+        if (s.scimSubjectTaken.get(u.subject, u.id)) {
+          return { outcome: 'conflict', attribute: 'subject' };
+        }
+        s.scimDropTombstones.run(u.subject);
+        const row = {
+          ...u,
+          active: u.active ? 1 : 0,
+          resource: JSON.stringify(u.resource),
+          externalId: u.externalId,
+        };
+        if (write.op === 'create') s.scimInsert.run(row);
+        else s.scimReplace.run({ ...row, readVersion: write.readVersion });
+      }
+      const revoked = [];
+      let sessionsEnded = 0;
+      let devicesDenied = 0;
+      for (const subject of write.endAccess) {
+        revoked.push(...s.revokeSubjectTree.all(subject, at, at).map((r) => r.jti));
+        sessionsEnded += s.deleteSubjectSessions.run(subject).changes;
+        devicesDenied += s.denySubjectDevices.all(at, subject, at).length;
+      }
+      const ended = write.endAccess.length
+        ? { revoked, sessions_ended: sessionsEnded, device_codes_denied: devicesDenied }
+        : {};
+      insertAudit({ ...write.audit, detail: { ...write.audit.detail, ...ended } });
+      return { outcome: 'written', revoked, sessionsEnded };
     },
     appendAudit(event) {
       insertAudit(event);
