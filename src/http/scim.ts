@@ -30,7 +30,11 @@ const MAX_AUTHORIZATION = 1024;
  */
 export function scimRoutes(deps: AppDeps, scim: Scim): Hono {
   const base = `${deps.config.issuer}${SCIM_BASE}`;
-  const users = new ScimUsers({ store: deps.store, clock: deps.clock });
+  const users = new ScimUsers({
+    store: deps.store,
+    clock: deps.clock,
+    revoked: (count) => deps.metrics.tokensRevoked('scim', count),
+  });
   const app = new Hono();
 
   app.use(async function scimAuth(c, next) {

@@ -46,7 +46,14 @@ const notFound = (id: string) =>
   );
 
 export class ScimUsers {
-  constructor(private readonly o: { store: Store; clock: Clock }) {}
+  constructor(
+    private readonly o: {
+      store: Store;
+      clock: Clock;
+      /** Told how many tokens a write revoked (for metrics). */
+      revoked?: (count: number) => void;
+    },
+  ) {}
 
   async get(id: string): Promise<ScimUser> {
     const user = await this.o.store.getScimUser(id);
@@ -113,7 +120,10 @@ export class ScimUsers {
         at,
         audit: this.audit('scim.user.deleted', before, at, caller),
       });
-      if (outcome.outcome === 'written') return;
+      if (outcome.outcome === 'written') {
+        if (outcome.revoked.length) this.o.revoked?.(outcome.revoked.length);
+        return;
+      }
       if (outcome.outcome === 'not_found') throw notFound(id);
       if (attempt >= ATTEMPTS) throw busy();
     }
@@ -170,6 +180,8 @@ export class ScimUsers {
     const outcome = await this.o.store.writeScimUser(write);
     switch (outcome.outcome) {
       case 'written':
+        if (outcome.revoked.length) this.o.revoked?.(outcome.revoked.length);
+        return outcome.outcome;
       case 'stale':
         return outcome.outcome;
       case 'not_found':

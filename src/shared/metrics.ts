@@ -50,7 +50,7 @@ export interface ExchangeEvent {
 }
 
 /** At /revoke by the token's holder, on the person's page by its owner, by an operator. */
-export type RevokedBy = 'holder' | 'owner' | 'operator';
+export type RevokedBy = 'holder' | 'owner' | 'operator' | 'scim';
 
 export interface RequestEvent {
   method: string;
