@@ -6,6 +6,7 @@ import {
   deviceCodeFromRow,
   keyFromRow,
   sessionFromRow,
+  sessionSummaryFromRow,
   tokenFromRow,
   type Row,
 } from './rows.js';
@@ -25,8 +26,9 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
+  SessionSummary,
 } from './types.js';
-import { auditQuery, tokensQuery } from './queries.js';
+import { auditQuery, liveSessionsQuery, tokensQuery } from './queries.js';
 import { AUDIT_COLUMNS, auditValues } from './columns.js';
 
 export type { D1Like } from './d1-client.js';
@@ -287,6 +289,13 @@ export class D1Store implements Store {
   async deleteSubjectSessions(subject: string): Promise<number> {
     const result = await this.db.run('DELETE FROM sessions WHERE subject = ?', subject);
     return result.meta.changes ?? 0;
+  }
+
+  async listLiveSessions(
+    filter: Parameters<Store['listLiveSessions']>[0],
+  ): Promise<SessionSummary[]> {
+    const { sql, args } = liveSessionsQuery(filter);
+    return (await this.db.all(sql, ...args)).map(sessionSummaryFromRow);
   }
 
   async countLiveSessions(now: number, seenAfter: number): Promise<number> {

@@ -31,7 +31,22 @@ export function tokensQuery(filter: Parameters<Store['listTokens']>[0]): Query {
   };
 }
 
-/** `queryAudit`: in the order written, 10,000 rows at most unless the filter says. */
+/** `listLiveSessions`: newest first, 1,000 at most unless the filter says; no id hash, no data. */
+export function liveSessionsQuery(filter: Parameters<Store['listLiveSessions']>[0]): Query {
+  const conditions = ['expires_at > ?', 'last_seen_at > ?'];
+  const args: unknown[] = [filter.now, filter.seenAfter];
+  if (filter.subject !== undefined) {
+    conditions.push('subject = ?');
+    args.push(filter.subject);
+  }
+  return {
+    sql: `SELECT subject, created_at, last_seen_at, expires_at FROM sessions ${where(conditions)}
+          ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    args: [...args, filter.limit ?? 1000],
+  };
+}
+
+/** `queryAudit`: in the order written (or newest first), 10,000 rows at most unless the filter says. */
 export function auditQuery(filter: AuditFilter): Query {
   const conditions: string[] = [];
   const args: unknown[] = [];
@@ -44,7 +59,7 @@ export function auditQuery(filter: AuditFilter): Query {
   if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
   if (filter.event !== undefined) add('event = ?', filter.event);
   return {
-    sql: `SELECT * FROM audit_events ${where(conditions)} ORDER BY id LIMIT ?`,
+    sql: `SELECT * FROM audit_events ${where(conditions)} ORDER BY id${filter.newestFirst ? ' DESC' : ''} LIMIT ?`,
     args: [...args, filter.limit ?? 10_000],
   };
 }

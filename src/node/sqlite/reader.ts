@@ -7,16 +7,18 @@ import type {
   StoredKey,
   Store,
   StoredSession,
+  SessionSummary,
 } from '../../store/types.js';
 import {
   auditFromRow,
   deviceCodeFromRow,
   keyFromRow,
   sessionFromRow,
+  sessionSummaryFromRow,
   tokenFromRow,
   type Row,
 } from '../../store/rows.js';
-import { auditQuery, tokensQuery } from '../../store/queries.js';
+import { auditQuery, liveSessionsQuery, tokensQuery } from '../../store/queries.js';
 
 /**
  * The read side of SqliteStore: the main thread's connection, which runs
@@ -77,6 +79,14 @@ export class SqliteReader {
 
   countLiveSessions(now: number, seenAfter: number): number {
     return (this.stmts.liveSessions.get(now, seenAfter) as { n: number }).n;
+  }
+
+  listLiveSessions(filter: Parameters<Store['listLiveSessions']>[0]): SessionSummary[] {
+    const { sql, args } = liveSessionsQuery(filter);
+    return this.db
+      .prepare(sql)
+      .all(...args)
+      .map((r) => sessionSummaryFromRow(r as Row));
   }
 
   countLiveDeviceCodes(at: number, clientAddress?: string | null): number {

@@ -17,6 +17,7 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
+  SessionSummary,
 } from '../../store/types.js';
 import { BatchClient } from './batch-client.js';
 import { storeError } from './health.js';
@@ -164,6 +165,12 @@ export class SqliteStore implements Store {
 
   async countLiveSessions(now: number, seenAfter: number): Promise<number> {
     return this.reader.countLiveSessions(now, seenAfter);
+  }
+
+  async listLiveSessions(
+    filter: Parameters<Store['listLiveSessions']>[0],
+  ): Promise<SessionSummary[]> {
+    return this.reader.listLiveSessions(filter);
   }
 
   async touchSession(idSha256: string, lastSeenAt: number): Promise<void> {
