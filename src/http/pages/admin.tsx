@@ -27,7 +27,8 @@ export function AdminPage(v: AdminView) {
         <h1 id="admin-title">Admin</h1>
         <p class="muted">
           Live tokens and sessions of every subject, recent denials and the audit log. Revoking and
-          ending sessions take effect at once and are recorded with your name.
+          ending sessions take effect at once and are recorded with your name.{' '}
+          <a href="/">Your own tokens</a> are on your page.
         </p>
         {v.error && (
           <p class="error" role="alert">
