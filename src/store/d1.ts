@@ -1,4 +1,5 @@
 import { D1Client, messageOf, type D1Like } from './d1-client.js';
+import { liveSessionsQuery } from './session-queries.js';
 import { recordIssue, revokeSubject, revokeToken } from './d1-tokens.js';
 import { MIGRATIONS } from './migrations.js';
 import {
@@ -17,6 +18,7 @@ import type {
   DeviceDecision,
   DevicePoll,
   IssuedToken,
+  SessionSummary,
   IssueOutcome,
   NewDeviceCode,
   NewKey,
@@ -26,9 +28,8 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
-  SessionSummary,
 } from './types.js';
-import { auditQuery, liveSessionsQuery, tokensQuery } from './queries.js';
+import { auditQuery, tokensQuery } from './queries.js';
 import { AUDIT_COLUMNS, auditValues } from './columns.js';
 
 export type { D1Like } from './d1-client.js';

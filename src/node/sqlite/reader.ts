@@ -1,13 +1,14 @@
 import type Database from 'better-sqlite3';
+import { liveSessionsQuery } from '../../store/session-queries.js';
 import type {
   AuditFilter,
   DeviceCode,
   IssuedToken,
+  SessionSummary,
   StoredAuditEvent,
   StoredKey,
   Store,
   StoredSession,
-  SessionSummary,
 } from '../../store/types.js';
 import {
   auditFromRow,
@@ -18,7 +19,7 @@ import {
   tokenFromRow,
   type Row,
 } from '../../store/rows.js';
-import { auditQuery, liveSessionsQuery, tokensQuery } from '../../store/queries.js';
+import { auditQuery, tokensQuery } from '../../store/queries.js';
 
 /**
  * The read side of SqliteStore: the main thread's connection, which runs

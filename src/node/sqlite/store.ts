@@ -8,6 +8,7 @@ import type {
   DeviceDecision,
   DevicePoll,
   IssuedToken,
+  SessionSummary,
   IssueOutcome,
   NewDeviceCode,
   NewKey,
@@ -17,7 +18,6 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
-  SessionSummary,
 } from '../../store/types.js';
 import { BatchClient } from './batch-client.js';
 import { storeError } from './health.js';
