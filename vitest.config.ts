@@ -45,6 +45,7 @@ const SHARED = [
   'test/sessions/sessions.test.ts',
   'test/oidc/jwks-cache.test.ts',
   'test/device/flow.test.ts',
+  'test/admin/actions.test.ts',
 ];
 
 /**

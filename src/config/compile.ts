@@ -66,6 +66,8 @@ export interface Role {
   when: Record<string, MatcherSpec>;
   grant: string[];
   maxTtl: number | undefined;
+  /** The people it matches may use the operator's page (/admin). */
+  admin: boolean;
 }
 
 export interface Sso {
@@ -221,6 +223,7 @@ export function compileConfig(raw: RawConfig): Config {
         when: r.when as Record<string, MatcherSpec>,
         grant: r.grant,
         maxTtl: r.max_ttl,
+        admin: r.admin,
       })),
     },
     rateLimit:

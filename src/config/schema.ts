@@ -136,6 +136,8 @@ const role = z.strictObject({
   when: matchMap,
   grant: scopeList,
   max_ttl: lifetime.optional(),
+  // Opens /admin: every subject's tokens and sessions, and the audit log.
+  admin: z.boolean({ message: 'expected true or false' }).default(false),
 });
 
 const rate = z.string().transform((v, ctx) => {

@@ -7,9 +7,9 @@ import type { Metrics, RevokedBy } from '../shared/metrics.js';
 import type { RequestInfo } from './exchange.js';
 
 /*
- * The three ways a token dies, each with its own audit row: its holder at
+ * The four ways a token dies, each with its own audit row: its holder at
  * /revoke (RFC 7009), its owner on the person's page, an operator with
- * `tokenbroker revoke`. Revoking a token revokes every token narrowed from it.
+ * `tokenbroker revoke`, an administrator on /admin. Revoking a token revokes every token narrowed from it.
  */
 
 interface RevokeDeps {
@@ -87,6 +87,42 @@ export async function revokeByOperator(
     revoked,
     known: revoked.length > 0 || (await deps.store.getToken(target.jti)) !== undefined,
   };
+}
+
+/**
+ * An administrator (a person whose role has `admin: true`) revokes any
+ * subject's token on /admin; the row names the token's subject, and the
+ * administrator as `detail.actor`.
+ */
+export async function revokeByAdmin(
+  admin: string,
+  jti: string,
+  request: RequestInfo,
+  deps: RevokeDeps,
+): Promise<void> {
+  const row = await deps.store.getToken(jti);
+  if (!row) {
+    throw new BrokerError(
+      'not_found',
+      'there is no such token: it may have expired and been pruned; reload the admin page to see the live tokens',
+      { detail: { pageAction: { href: '/admin', label: 'Back to the admin page' } } },
+    );
+  }
+  const now = nowSeconds(deps.clock);
+  const revoked = await deps.store.revokeToken(row.jti, now, {
+    ...request,
+    time: now,
+    event: 'token.revoked',
+    outcome: 'success',
+    source: 'admin',
+    reason: 'revoked by an administrator on /admin',
+    subject: row.subject,
+    scopes: row.scopes,
+    tokenSha256: row.tokenSha256,
+    jti: row.jti,
+    detail: { actor: admin },
+  });
+  deps.metrics?.tokensRevoked('operator', revoked.length);
 }
 
 async function revoke(

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppDeps } from '../deps.js';
 import { BrokerError } from '../shared/errors.js';
+import { adminRoutes } from './admin.js';
 import { page } from './browser.js';
 import { deviceRoutes } from './device.js';
 import { assetRoutes } from './pages/assets.js';
@@ -9,7 +10,7 @@ import { samlRoutes } from './saml.js';
 
 /**
  * Browser SSO: /saml/*, the person's page (/, /tokens), the device flow's
- * approval page (/device) and their static files,
+ * approval page (/device), the operator's page (/admin) and their static files,
  * on the browser stack createApp composed (deps.browser). Without `sso.saml`
  * in the config these routes answer with a page that says so.
  */
@@ -25,7 +26,16 @@ export function ssoRoutes(deps: AppDeps): Hono {
         { detail: { pageAction: null } },
       );
     });
-    for (const path of ['/', '/saml/*', '/tokens', '/tokens/*', '/device', '/device/*']) {
+    for (const path of [
+      '/',
+      '/saml/*',
+      '/tokens',
+      '/tokens/*',
+      '/device',
+      '/device/*',
+      '/admin',
+      '/admin/*',
+    ]) {
       app.all(path, off);
     }
     return app;
@@ -34,5 +44,6 @@ export function ssoRoutes(deps: AppDeps): Hono {
   app.route('/', samlRoutes(ctx));
   app.route('/', personRoutes(ctx));
   app.route('/', deviceRoutes(ctx));
+  app.route('/', adminRoutes(ctx));
   return app;
 }

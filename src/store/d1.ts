@@ -1,4 +1,5 @@
 import { D1Client, messageOf, type D1Like } from './d1-client.js';
+import { liveSessionsQuery } from './session-queries.js';
 import { recordIssue, revokeSubject, revokeToken } from './d1-tokens.js';
 import { writeScimUser } from './d1-scim.js';
 import { MIGRATIONS } from './migrations.js';
@@ -14,6 +15,7 @@ import {
   deviceCodeFromRow,
   keyFromRow,
   sessionFromRow,
+  sessionSummaryFromRow,
   tokenFromRow,
   type Row,
 } from './rows.js';
@@ -24,6 +26,7 @@ import type {
   DeviceDecision,
   DevicePoll,
   IssuedToken,
+  SessionSummary,
   IssueOutcome,
   NewDeviceCode,
   NewKey,
@@ -300,6 +303,13 @@ export class D1Store implements Store {
   async deleteSubjectSessions(subject: string): Promise<number> {
     const result = await this.db.run('DELETE FROM sessions WHERE subject = ?', subject);
     return result.meta.changes ?? 0;
+  }
+
+  async listLiveSessions(
+    filter: Parameters<Store['listLiveSessions']>[0],
+  ): Promise<SessionSummary[]> {
+    const { sql, args } = liveSessionsQuery(filter);
+    return (await this.db.all(sql, ...args)).map(sessionSummaryFromRow);
   }
 
   async countLiveSessions(now: number, seenAfter: number): Promise<number> {

@@ -6,7 +6,7 @@ export interface Query {
   args: unknown[];
 }
 
-const where = (conditions: string[]) =>
+export const where = (conditions: string[]) =>
   conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
 
 /** `listTokens`: newest first, 1,000 at most unless the filter says. */
@@ -31,7 +31,7 @@ export function tokensQuery(filter: Parameters<Store['listTokens']>[0]): Query {
   };
 }
 
-/** `queryAudit`: in the order written, 10,000 rows at most unless the filter says. */
+/** `queryAudit`: in the order written (or newest first), 10,000 rows at most unless the filter says. */
 export function auditQuery(filter: AuditFilter): Query {
   const conditions: string[] = [];
   const args: unknown[] = [];
@@ -44,7 +44,7 @@ export function auditQuery(filter: AuditFilter): Query {
   if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
   if (filter.event !== undefined) add('event = ?', filter.event);
   return {
-    sql: `SELECT * FROM audit_events ${where(conditions)} ORDER BY id LIMIT ?`,
+    sql: `SELECT * FROM audit_events ${where(conditions)} ORDER BY id${filter.newestFirst ? ' DESC' : ''} LIMIT ?`,
     args: [...args, filter.limit ?? 10_000],
   };
 }

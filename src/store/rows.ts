@@ -4,6 +4,7 @@ import type {
   StoredAuditEvent,
   StoredKey,
   StoredSession,
+  SessionSummary,
 } from './types.js';
 
 /** SQLite (and D1) rows as the Store interface returns them: JSON columns parsed, NULLs as null. */
@@ -55,6 +56,13 @@ export const sessionFromRow = (r: Row): StoredSession => ({
   idSha256: r.id_sha256 as string,
   subject: r.subject as string,
   data: JSON.parse(r.data as string) as Record<string, unknown>,
+  createdAt: r.created_at as number,
+  lastSeenAt: r.last_seen_at as number,
+  expiresAt: r.expires_at as number,
+});
+
+export const sessionSummaryFromRow = (r: Row): SessionSummary => ({
+  subject: r.subject as string,
   createdAt: r.created_at as number,
   lastSeenAt: r.last_seen_at as number,
   expiresAt: r.expires_at as number,

@@ -90,6 +90,17 @@ export interface Store {
   deleteSubjectSessions(subject: string): Promise<number>;
   /** Sessions that expire after `now` and were last seen after `seenAfter` (the metrics' gauge). */
   countLiveSessions(now: number, seenAfter: number): Promise<number>;
+  /**
+   * The same live sessions, newest first, up to `limit` (default 1,000), for
+   * the operator's page: who is logged in and since when, never the id's hash
+   * or the session's content (its CSRF token).
+   */
+  listLiveSessions(filter: {
+    now: number;
+    seenAfter: number;
+    subject?: string;
+    limit?: number;
+  }): Promise<SessionSummary[]>;
 
   /** A user the directory provisioned over SCIM, unless deleted. */
   getScimUser(id: string): Promise<ScimUser | undefined>;
@@ -200,6 +211,8 @@ export interface AuditFilter {
   outcome?: AuditOutcome;
   event?: string;
   limit?: number;
+  /** Newest rows first (the limit then keeps the newest); default: in the order written. */
+  newestFirst?: boolean;
 }
 
 export interface StoredSession {
@@ -212,6 +225,12 @@ export interface StoredSession {
   /** Absolute expiry; the idle timeout is checked against lastSeenAt. */
   expiresAt: number;
 }
+
+/** A live session as the operator's page shows it. */
+export type SessionSummary = Pick<
+  StoredSession,
+  'subject' | 'createdAt' | 'lastSeenAt' | 'expiresAt'
+>;
 
 export interface PruneCounts {
   replayGuards: number;

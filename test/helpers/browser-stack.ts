@@ -19,7 +19,14 @@ export interface BrowserStack {
  * its own URL, a SAML IdP served over HTTP that signs in anyone, both on one
  * manual clock, and headless Chromium.
  */
-export async function startBrowserStack(): Promise<BrowserStack> {
+export async function startBrowserStack(
+  options: {
+    /** sso.roles; the test roles unless given. */
+    roles?: unknown[];
+    /** The groups the IdP asserts for everyone who signs in. */
+    groups?: string[];
+  } = {},
+): Promise<BrowserStack> {
   const closers: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c();
@@ -35,6 +42,7 @@ export async function startBrowserStack(): Promise<BrowserStack> {
       now: () => clock.now(),
       acsUrl: `${brokerUrl}/saml/acs`,
       audience: `${brokerUrl}/saml/metadata`,
+      ...(options.groups ? { groups: options.groups } : {}),
     });
     closers.push(idp.close);
     const config = await testConfig({
@@ -47,7 +55,7 @@ export async function startBrowserStack(): Promise<BrowserStack> {
             certs: [idp.idp.keys.certPem],
           },
         },
-        roles: ROLES,
+        roles: options.roles ?? ROLES,
       },
     });
     const broker = await startBroker({ config, clock });

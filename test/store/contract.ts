@@ -256,6 +256,56 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(await store.countLiveSessions(5000, 0)).toBe(0);
     });
 
+    it('lists live sessions newest first, by subject, up to a limit, without their id hash or content', async () => {
+      const store = await open();
+      const session = (
+        idSha256: string,
+        subject: string,
+        createdAt: number,
+        lastSeenAt: number,
+      ) => ({
+        idSha256,
+        subject,
+        data: { csrf: `csrf-${idSha256}` },
+        createdAt,
+        lastSeenAt,
+        expiresAt: createdAt + 4000,
+      });
+      await store.createSession(session('a1', 'user:alice@example.com', 1000, 1900));
+      await store.createSession(session('b1', 'user:bob@example.com', 1100, 1950));
+      await store.createSession(session('a2', 'user:alice@example.com', 1200, 1300));
+      await store.createSession(session('old', 'user:carol@example.com', -3000, 950));
+      // At 2000 with a 600 s idle timeout: a2 is idle, old has expired.
+      const live = await store.listLiveSessions({ now: 2000, seenAfter: 1400 });
+      expect(live).toEqual([
+        { subject: 'user:bob@example.com', createdAt: 1100, lastSeenAt: 1950, expiresAt: 5100 },
+        { subject: 'user:alice@example.com', createdAt: 1000, lastSeenAt: 1900, expiresAt: 5000 },
+      ]);
+      const all = await store.listLiveSessions({ now: 1000, seenAfter: 0 });
+      expect(all.map((s) => s.createdAt)).toEqual([1200, 1100, 1000]);
+      expect(
+        (
+          await store.listLiveSessions({
+            now: 1000,
+            seenAfter: 0,
+            subject: 'user:alice@example.com',
+          })
+        ).map((s) => s.createdAt),
+      ).toEqual([1200, 1000]);
+      expect(await store.listLiveSessions({ now: 1000, seenAfter: 0, limit: 1 })).toHaveLength(1);
+      expect(JSON.stringify(all)).not.toMatch(/csrf|a1|idSha256/);
+    });
+
+    it('queries the audit log newest first, the limit keeping the newest rows', async () => {
+      const store = await open();
+      for (const t of [1000, 1001, 1002]) await store.appendAudit(audit('a', { time: t }));
+      const times = async (f: Parameters<Store['queryAudit']>[0]) =>
+        (await store.queryAudit(f)).map((e) => e.time);
+      expect(await times({ newestFirst: true })).toEqual([1002, 1001, 1000]);
+      expect(await times({ newestFirst: true, limit: 2 })).toEqual([1002, 1001]);
+      expect(await times({ limit: 2 })).toEqual([1000, 1001]);
+    });
+
     it('prunes expired guards, tokens, sessions, device codes an hour past expiry, and old audit rows', async () => {
       const store = await open();
       await store.claimOnce('old', 1000);

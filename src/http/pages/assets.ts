@@ -53,7 +53,8 @@ td form { margin:0; }
 h2.section { margin-top:1.3rem; }
 table + .error { margin-top:.8rem; }
 form.code { display:grid; grid-template-columns:1fr auto; gap:.8rem; align-items:end; }
-@media (max-width:640px) { form.mint { grid-template-columns:1fr; } }
+form.search { display:grid; grid-template-columns:repeat(3,1fr) auto; gap:.8rem; align-items:end; }
+@media (max-width:640px) { form.mint, form.search { grid-template-columns:1fr; } }
 /* Phones: long tokens, scopes and emails wrap instead of widening the page; the header keeps
    "Log out" on one line and shortens the email. */
 main > *, dd, td, th { min-width:0; }

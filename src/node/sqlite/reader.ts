@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
+import { liveSessionsQuery } from '../../store/session-queries.js';
 import type {
   AuditFilter,
   DeviceCode,
   IssuedToken,
+  SessionSummary,
   StoredAuditEvent,
   StoredKey,
   Store,
@@ -16,6 +18,7 @@ import {
   deviceCodeFromRow,
   keyFromRow,
   sessionFromRow,
+  sessionSummaryFromRow,
   tokenFromRow,
   type Row,
 } from '../../store/rows.js';
@@ -89,6 +92,14 @@ export class SqliteReader {
 
   countLiveSessions(now: number, seenAfter: number): number {
     return (this.stmts.liveSessions.get(now, seenAfter) as { n: number }).n;
+  }
+
+  listLiveSessions(filter: Parameters<Store['listLiveSessions']>[0]): SessionSummary[] {
+    const { sql, args } = liveSessionsQuery(filter);
+    return this.db
+      .prepare(sql)
+      .all(...args)
+      .map((r) => sessionSummaryFromRow(r as Row));
   }
 
   countLiveDeviceCodes(at: number, clientAddress?: string | null): number {

@@ -8,6 +8,7 @@ import type {
   DeviceDecision,
   DevicePoll,
   IssuedToken,
+  SessionSummary,
   IssueOutcome,
   NewDeviceCode,
   NewKey,
@@ -169,6 +170,12 @@ export class SqliteStore implements Store {
 
   async countLiveSessions(now: number, seenAfter: number): Promise<number> {
     return this.reader.countLiveSessions(now, seenAfter);
+  }
+
+  async listLiveSessions(
+    filter: Parameters<Store['listLiveSessions']>[0],
+  ): Promise<SessionSummary[]> {
+    return this.reader.listLiveSessions(filter);
   }
 
   async touchSession(idSha256: string, lastSeenAt: number): Promise<void> {
