@@ -69,17 +69,16 @@ export function adminRoutes(ctx: SsoContext): Hono {
           { detail: { pageAction: BACK } },
         );
       }
-      const ended = await deps.store.deleteSubjectSessions(subject);
-      const now = nowSeconds(deps.clock);
-      await deps.store.appendAudit({
+      // The sessions end with their audit row, in one transaction.
+      await deps.store.deleteSubjectSessions(subject, {
         ...requestInfo(c, deps),
-        time: now,
+        time: nowSeconds(deps.clock),
         event: 'session.ended',
         outcome: 'success',
         source: 'admin',
         subject,
         reason: 'sessions ended by an administrator on /admin',
-        detail: { actor: session.subject, sessions: ended },
+        detail: { actor: session.subject },
       });
       return c.redirect('/admin', 303);
     }),

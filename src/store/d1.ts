@@ -300,9 +300,22 @@ export class D1Store implements Store {
     await this.db.run('DELETE FROM sessions WHERE id_sha256 = ?', idSha256);
   }
 
-  async deleteSubjectSessions(subject: string): Promise<number> {
-    const result = await this.db.run('DELETE FROM sessions WHERE subject = ?', subject);
-    return result.meta.changes ?? 0;
+  async deleteSubjectSessions(subject: string, audit?: AuditEvent): Promise<number> {
+    const remove = this.db.stmt('DELETE FROM sessions WHERE subject = ?', subject);
+    if (!audit) return (await this.db.batch([remove]))[0]!.meta.changes ?? 0;
+    const values = auditValues(audit);
+    const detail = values.pop();
+    // The audit row first, counting the sessions the delete is about to end.
+    const insertAudit = this.db.stmt(
+      `INSERT INTO audit_events (${AUDIT_COLUMNS})
+       SELECT ${values.map((_, i) => `?${i + 3}`).join(', ')},
+         json_set(coalesce(?2, '{}'), '$.sessions', (SELECT count(*) FROM sessions WHERE subject = ?1))`,
+      subject,
+      detail,
+      ...values,
+    );
+    const [, removed] = await this.db.batch([insertAudit, remove]);
+    return removed!.meta.changes ?? 0;
   }
 
   async listLiveSessions(

@@ -86,8 +86,12 @@ export interface Store {
   getSession(idSha256: string): Promise<StoredSession | undefined>;
   touchSession(idSha256: string, lastSeenAt: number): Promise<void>;
   deleteSession(idSha256: string): Promise<void>;
-  /** Ends every session of a subject (SCIM deactivation, "log out everywhere"); returns how many. */
-  deleteSubjectSessions(subject: string): Promise<number>;
+  /**
+   * Ends every session of a subject ("log out everywhere", an administrator);
+   * returns how many. With `audit`, its row is written in the same
+   * transaction, with the count as `detail.sessions`.
+   */
+  deleteSubjectSessions(subject: string, audit?: AuditEvent): Promise<number>;
   /** Sessions that expire after `now` and were last seen after `seenAfter` (the metrics' gauge). */
   countLiveSessions(now: number, seenAfter: number): Promise<number>;
   /**

@@ -306,6 +306,34 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(await times({ limit: 2 })).toEqual([1000, 1001]);
     });
 
+    it("ends a subject's sessions with their audit row in one write, the count in its detail", async () => {
+      const store = await open();
+      const session = (idSha256: string, subject: string) => ({
+        idSha256,
+        subject,
+        data: {},
+        createdAt: 1000,
+        lastSeenAt: 1000,
+        expiresAt: 5000,
+      });
+      await store.createSession(session('s1', 'user:alice@example.com'));
+      await store.createSession(session('s2', 'user:alice@example.com'));
+      await store.createSession(session('s3', 'user:bob@example.com'));
+      const row = audit('session.ended', {
+        subject: 'user:alice@example.com',
+        detail: { actor: 'x' },
+      });
+      expect(await store.deleteSubjectSessions('user:alice@example.com', row)).toBe(2);
+      expect(await store.getSession('s1')).toBeUndefined();
+      expect(await store.getSession('s3')).toBeDefined();
+      expect((await store.queryAudit({ event: 'session.ended' })).map((r) => r.detail)).toEqual([
+        { actor: 'x', sessions: 2 },
+      ]);
+      // Without a row to write, nothing is audited.
+      expect(await store.deleteSubjectSessions('user:bob@example.com')).toBe(1);
+      expect(await store.queryAudit({ event: 'session.ended' })).toHaveLength(1);
+    });
+
     it('prunes expired guards, tokens, sessions, device codes an hour past expiry, and old audit rows', async () => {
       const store = await open();
       await store.claimOnce('old', 1000);

@@ -186,8 +186,8 @@ export class SqliteStore implements Store {
     return this.writes.write('deleteSession', idSha256);
   }
 
-  async deleteSubjectSessions(subject: string): Promise<number> {
-    return this.writes.write('deleteSubjectSessions', subject);
+  async deleteSubjectSessions(subject: string, audit?: AuditEvent): Promise<number> {
+    return this.writes.write('deleteSubjectSessions', subject, audit);
   }
 
   async getScimUser(id: string): Promise<ScimUser | undefined> {

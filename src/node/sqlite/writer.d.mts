@@ -34,7 +34,7 @@ export interface WriteOps {
   createSession(session: StoredSession): void;
   touchSession(idSha256: string, lastSeenAt: number): void;
   deleteSession(idSha256: string): void;
-  deleteSubjectSessions(subject: string): number;
+  deleteSubjectSessions(subject: string, audit?: AuditEvent): number;
   probe(at: number): void;
   prune(now: number, auditRetentionSeconds: number): PruneCounts;
 }

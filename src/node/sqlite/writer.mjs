@@ -309,8 +309,10 @@ export function createWriter(db) {
     deleteSession(idSha256) {
       s.deleteSession.run(idSha256);
     },
-    deleteSubjectSessions(subject) {
-      return s.deleteSubjectSessions.run(subject).changes;
+    deleteSubjectSessions(subject, audit) {
+      const ended = s.deleteSubjectSessions.run(subject).changes;
+      if (audit) insertAudit({ ...audit, detail: { ...audit.detail, sessions: ended } });
+      return ended;
     },
     /**
      * For readiness: a real committed write. An empty transaction writes
