@@ -18,7 +18,12 @@ const clock = { now: 0 };
 
 beforeAll(async () => {
   real = await listeningBroker();
-  other = await startBroker({ config: await testConfig({ issuer: 'https://other-broker.test' }) });
+  // On the same clock as the real broker: its tokens differ in key and issuer only, never in
+  // time (started later on a busy machine, its own clock would make them "issued in the future").
+  other = await startBroker({
+    config: await testConfig({ issuer: 'https://other-broker.test' }),
+    clock: real.broker.clock,
+  });
   ci = await startTestIssuer();
 });
 afterAll(async () => {

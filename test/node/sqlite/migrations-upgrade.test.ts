@@ -103,7 +103,11 @@ describe('a database created when the migrations were TypeScript strings', () =>
   const known = MIGRATIONS.slice(0, fixture.schema_migrations.length);
   const laterObjects = new Set(
     MIGRATIONS.slice(known.length).flatMap((m) =>
-      [...m.sql.matchAll(/CREATE\s+(?:TABLE|INDEX|TRIGGER|VIEW)\s+(\w+)/gi)].map((x) => x[1]!),
+      [
+        ...m.sql.matchAll(
+          /CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX|TRIGGER|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)/gi,
+        ),
+      ].map((x) => x[1]!),
     ),
   );
 
