@@ -37,6 +37,9 @@ export async function withBroker<T>(
   }
 }
 
+/** Rows read per query by `audit`. */
+export const AUDIT_PAGE = 1000;
+
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 export async function keysCommand(
@@ -95,9 +98,24 @@ export async function auditCommand(
     since = nowSeconds(systemClock) - s;
   }
   await withBroker(opts.config, io, async ({ store }) => {
-    const events = await store.queryAudit({ since, subject: opts.subject, outcome: opts.outcome });
-    for (const e of events) io.stdout(`${opts.json ? jsonForTerminal(e) : formatEvent(e)}\n`);
-    if (!opts.json && events.length === 0) io.stderr('no audit events match\n');
+    // The whole log, a page at a time in id order: an export of millions of rows
+    // never holds more than one page in memory.
+    let afterId: number | undefined;
+    let printed = 0;
+    for (;;) {
+      const page = await store.queryAudit({
+        since,
+        subject: opts.subject,
+        outcome: opts.outcome,
+        afterId,
+        limit: AUDIT_PAGE,
+      });
+      for (const e of page) io.stdout(`${opts.json ? jsonForTerminal(e) : formatEvent(e)}\n`);
+      printed += page.length;
+      if (page.length < AUDIT_PAGE) break;
+      afterId = page[page.length - 1]!.id;
+    }
+    if (!opts.json && printed === 0) io.stderr('no audit events match\n');
   });
 }
 

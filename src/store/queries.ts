@@ -40,6 +40,7 @@ export function auditQuery(filter: AuditFilter): Query {
     args.push(v);
   };
   if (filter.since !== undefined) add('time >= ?', filter.since);
+  if (filter.afterId !== undefined) add('id > ?', filter.afterId);
   if (filter.subject !== undefined) add('subject = ?', filter.subject);
   if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
   if (filter.event !== undefined) add('event = ?', filter.event);

@@ -211,6 +211,8 @@ export interface StoredAuditEvent extends AuditEvent {
 
 export interface AuditFilter {
   since?: number;
+  /** Only rows written after the row with this id: a cursor to page through the whole log. */
+  afterId?: number;
   subject?: string;
   outcome?: AuditOutcome;
   event?: string;

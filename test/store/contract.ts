@@ -179,6 +179,9 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(second).toMatchObject({ scopes: ['x'], detail: null });
       expect(third).toMatchObject({ clientAddress: '192.0.2.9' });
       expect(first!.id).toBeLessThan(second!.id);
+      // A cursor pages through the log: the rows after an id, in order.
+      expect(await names({ afterId: first!.id, limit: 1 })).toEqual(['b@1001']);
+      expect(await names({ afterId: third!.id })).toEqual([]);
     });
 
     it('claims a one-time value once', async () => {
