@@ -5,7 +5,7 @@ import type {
   RateLimiterFactory,
   WindowCount,
 } from '../rate-limit/limiter.js';
-import type { D1Like } from '../store/d1.js';
+import { D1Client, type D1Like } from '../store/d1-client.js';
 
 /*
  * One statement per hit, so that isolates hitting the same key at once each
@@ -42,31 +42,35 @@ interface Row {
  */
 export class D1FixedWindowLimiter implements RateLimiter {
   private readonly windowMs: number;
+  /** D1 failing is a 503 that says to retry, as for the store. */
+  private readonly db: D1Client;
 
   constructor(
-    private readonly db: D1Like,
+    db: D1Like,
     private readonly clock: Clock,
     private readonly kind: LimitKind,
     windowSeconds: number,
   ) {
+    this.db = new D1Client(db);
     this.windowMs = windowSeconds * 1000;
   }
 
   async consume(key: string): Promise<WindowCount> {
     const now = this.clock.now();
-    const { results } = await this.db
-      .prepare(CONSUME)
-      .bind(this.kind, key, now, this.windowMs)
-      .all();
-    const row = results[0] as Row | undefined;
+    const [row] = (await this.db.all(
+      CONSUME,
+      this.kind,
+      key,
+      now,
+      this.windowMs,
+    )) as unknown as Row[];
     if (!row) throw new Error('rate_limit_windows: the upsert returned no row');
     return view(row, now);
   }
 
   async peek(key: string): Promise<WindowCount | undefined> {
     const now = this.clock.now();
-    const { results } = await this.db.prepare(PEEK).bind(this.kind, key, now).all();
-    const row = results[0] as Row | undefined;
+    const [row] = (await this.db.all(PEEK, this.kind, key, now)) as unknown as Row[];
     return row ? view(row, now) : undefined;
   }
 }
