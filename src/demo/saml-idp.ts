@@ -113,25 +113,32 @@ export class DemoIdp {
   }
 
   private signAssertion(xml: string): string {
-    const xpath = "//*[local-name(.)='Assertion']";
-    const sig = new SignedXml({
-      privateKey: this.keys.privateKeyPem,
-      publicCert: this.keys.certPem,
-    });
-    sig.addReference({
-      xpath,
-      digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
-      transforms: [
-        'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
-        'http://www.w3.org/2001/10/xml-exc-c14n#',
-      ],
-    });
-    sig.canonicalizationAlgorithm = 'http://www.w3.org/2001/10/xml-exc-c14n#';
-    sig.signatureAlgorithm = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
-    // The signature goes right after the assertion's Issuer, where the schema wants it.
-    sig.computeSignature(xml, {
-      location: { reference: `${xpath}/*[local-name(.)='Issuer']`, action: 'after' },
-    });
-    return sig.getSignedXml();
+    return signElement(xml, this.keys, "//*[local-name(.)='Assertion']");
   }
+}
+
+/**
+ * Signs the element `xpath` names (enveloped, exclusive c14n, RSA-SHA256),
+ * the signature right after its Issuer, where the SAML schema wants it.
+ */
+export function signElement(
+  xml: string,
+  key: { privateKeyPem: string; certPem: string },
+  xpath: string,
+): string {
+  const sig = new SignedXml({ privateKey: key.privateKeyPem, publicCert: key.certPem });
+  sig.addReference({
+    xpath,
+    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    transforms: [
+      'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+      'http://www.w3.org/2001/10/xml-exc-c14n#',
+    ],
+  });
+  sig.canonicalizationAlgorithm = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+  sig.signatureAlgorithm = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+  sig.computeSignature(xml, {
+    location: { reference: `${xpath}/*[local-name(.)='Issuer']`, action: 'after' },
+  });
+  return sig.getSignedXml();
 }

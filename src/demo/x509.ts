@@ -10,6 +10,8 @@ export interface DemoKeyPair {
   privateKey: KeyObject;
   privateKeyPem: string;
   certPem: string;
+  /** The certificate's base64 DER, as it appears in metadata and KeyInfo. */
+  certBase64: string;
 }
 
 function der(tag: number, ...parts: Buffer[]): Buffer {
@@ -43,8 +45,12 @@ const name = (cn: string) => seq(der(0x31, seq(oid('2.5.4.3'), der(0x0c, Buffer.
 const SHA256_RSA = seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00]));
 const DAY_MS = 86_400_000;
 
-/** An RSA-2048 key and a certificate for it, valid from yesterday for 30 days. */
-export function selfSignedCert(cn: string, nowMs: number = Date.now()): DemoKeyPair {
+/** An RSA-2048 key and a certificate for it, valid from yesterday for `days` (30) days. */
+export function selfSignedCert(
+  cn: string,
+  nowMs: number = Date.now(),
+  days: number = 30,
+): DemoKeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   // A positive serial: the leading 0x01 keeps its top bit clear.
@@ -54,7 +60,7 @@ export function selfSignedCert(cn: string, nowMs: number = Date.now()): DemoKeyP
     der(0x02, serial),
     SHA256_RSA,
     name(cn),
-    seq(utcTime(new Date(nowMs - DAY_MS)), utcTime(new Date(nowMs + 30 * DAY_MS))),
+    seq(utcTime(new Date(nowMs - DAY_MS)), utcTime(new Date(nowMs + days * DAY_MS))),
     name(cn),
     spki,
   );
@@ -65,5 +71,6 @@ export function selfSignedCert(cn: string, nowMs: number = Date.now()): DemoKeyP
     privateKey,
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     certPem: `-----BEGIN CERTIFICATE-----\n${base64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`,
+    certBase64: base64,
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSign } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { SignedXml } from 'xml-crypto';
+import { signElement } from '../../src/demo/saml-idp.js';
 import { selfSignedCert, type TestKeyPair } from './x509.js';
 
 /**
@@ -160,23 +160,7 @@ export class TestIdpLogout {
   }
 }
 
-export function signElement(xml: string, key: TestKeyPair, xpath: string): string {
-  const sig = new SignedXml({ privateKey: key.privateKeyPem, publicCert: key.certPem });
-  sig.addReference({
-    xpath,
-    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
-    transforms: [
-      'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
-      'http://www.w3.org/2001/10/xml-exc-c14n#',
-    ],
-  });
-  sig.canonicalizationAlgorithm = 'http://www.w3.org/2001/10/xml-exc-c14n#';
-  sig.signatureAlgorithm = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
-  sig.computeSignature(xml, {
-    location: { reference: `${xpath}/*[local-name(.)='Issuer']`, action: 'after' },
-  });
-  return sig.getSignedXml();
-}
+export { signElement };
 
 export const b64 = (xml: string) => Buffer.from(xml, 'utf8').toString('base64');
 export const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
