@@ -58,6 +58,8 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations('migrations');
   return {
     test: {
+      // Both cores: the default (cores - 1) runs a 2-core CI machine's files one at a time.
+      maxWorkers: 2,
       projects: [
         {
           plugins: [sqlText],
