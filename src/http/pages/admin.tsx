@@ -1,6 +1,7 @@
 import type { IssuedToken, SessionSummary, StoredAuditEvent } from '../../store/types.js';
 import { printable } from '../html.js';
 import { Layout } from './layout.js';
+import { PostButton } from './post-button.js';
 import { AuditTable, Bounded, shown, when } from './admin-audit.js';
 
 /** What the admin page shows; every string that a caller could have written is escaped on render. */
@@ -93,16 +94,12 @@ function Tokens(v: AdminView) {
                 <td class="mono">{shown(t.scopes.join(' '))}</td>
                 <td>{when(t.expiresAt)}</td>
                 <td>
-                  <form method="post" action={`/admin/tokens/${encodeURIComponent(t.jti)}/revoke`}>
-                    <input type="hidden" name="csrf" value={v.csrf} />
-                    <button
-                      type="submit"
-                      class="danger"
-                      aria-label={`Revoke the token of ${printable(t.subject)} created ${when(t.issuedAt)}`}
-                    >
-                      Revoke
-                    </button>
-                  </form>
+                  <PostButton
+                    action={`/admin/tokens/${encodeURIComponent(t.jti)}/revoke`}
+                    csrf={v.csrf}
+                    label="Revoke"
+                    ariaLabel={`Revoke the token of ${printable(t.subject)} created ${when(t.issuedAt)}`}
+                  />
                 </td>
               </tr>
             ))}
@@ -143,17 +140,13 @@ function Sessions(v: AdminView) {
                   ))}
                 </td>
                 <td>
-                  <form method="post" action="/admin/subjects/end-sessions">
-                    <input type="hidden" name="csrf" value={v.csrf} />
-                    <input type="hidden" name="subject" value={subject} />
-                    <button
-                      type="submit"
-                      class="danger"
-                      aria-label={`End the sessions of ${printable(subject)}`}
-                    >
-                      End sessions
-                    </button>
-                  </form>
+                  <PostButton
+                    action="/admin/subjects/end-sessions"
+                    csrf={v.csrf}
+                    fields={{ subject }}
+                    label="End sessions"
+                    ariaLabel={`End the sessions of ${printable(subject)}`}
+                  />
                 </td>
               </tr>
             ))}

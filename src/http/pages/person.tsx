@@ -1,6 +1,7 @@
 import { formatDuration } from '../../protocol/duration.js';
 import type { IssuedToken } from '../../store/types.js';
 import { Layout } from './layout.js';
+import { PostButton } from './post-button.js';
 
 export interface PersonView {
   email: string;
@@ -136,16 +137,12 @@ export function PersonPage(v: PersonView) {
                   </td>
                   <td class="mono">{t.scopes.join(' ')}</td>
                   <td>
-                    <form method="post" action={`/tokens/${encodeURIComponent(t.jti)}/revoke`}>
-                      <input type="hidden" name="csrf" value={v.csrf} />
-                      <button
-                        type="submit"
-                        class="danger"
-                        aria-label={`Revoke the token created ${when(t.issuedAt)}`}
-                      >
-                        Revoke
-                      </button>
-                    </form>
+                    <PostButton
+                      action={`/tokens/${encodeURIComponent(t.jti)}/revoke`}
+                      csrf={v.csrf}
+                      label="Revoke"
+                      ariaLabel={`Revoke the token created ${when(t.issuedAt)}`}
+                    />
                   </td>
                 </tr>
               ))}
