@@ -150,7 +150,7 @@ export class ProviderKeys {
           : new BrokerError(
               'unavailable',
               `the signing keys of CI provider ${this.provider.name} could not be fetched (${reason}): ${
-                /does not resolve|refused|TLS certificate/.test(reason)
+                e instanceof FetchProblem && e.lasting
                   ? "the broker's operator must check the provider's issuer URL and the network"
                   : 'try again shortly'
               }`,

@@ -6,6 +6,18 @@
  */
 export class FetchProblem extends Error {
   override readonly name = 'FetchProblem';
+  readonly lasting: boolean;
+
+  constructor(
+    message: string,
+    options?: ErrorOptions & {
+      /** Waiting will not help (a name that does not resolve, a refused connection, a certificate). */
+      lasting?: boolean;
+    },
+  ) {
+    super(message, options);
+    this.lasting = options?.lasting ?? false;
+  }
 }
 
 /**
@@ -13,7 +25,7 @@ export class FetchProblem extends Error {
  * only "fetch failed"; the reason (a name that does not resolve, a refused
  * connection, a certificate) is in its cause's code.
  */
-export function whyUnreachable(error: unknown, url: string): string {
+export function whyUnreachable(error: unknown, url: string): { why: string; lasting: boolean } {
   const e = error as {
     name?: string;
     message?: string;
@@ -21,14 +33,17 @@ export function whyUnreachable(error: unknown, url: string): string {
   };
   const code = e?.cause?.code ?? '';
   const host = URL.canParse(url) ? new URL(url).hostname : url;
-  if (e?.name === 'TimeoutError') return 'no answer within the time limit';
+  const passing = (why: string) => ({ why, lasting: false });
+  const lasting = (why: string) => ({ why, lasting: true });
+  if (e?.name === 'TimeoutError') return passing('no answer within the time limit');
   if (code === 'ENOTFOUND' || code === 'EAI_NONAME')
-    return `its host name ${host} does not resolve (DNS): check the URL`;
-  if (code === 'EAI_AGAIN') return `its host name ${host} could not be resolved right now (DNS)`;
-  if (code === 'ECONNREFUSED') return `${host} refused the connection`;
-  if (code === 'ECONNRESET') return `${host} closed the connection`;
-  if (/CERT|SSL|TLS/.test(code)) return `its TLS certificate was refused (${code})`;
-  return [e?.message, e?.cause?.message].filter(Boolean).join(': ') || String(error);
+    return lasting(`its host name ${host} does not resolve (DNS): check the URL`);
+  if (code === 'EAI_AGAIN')
+    return passing(`its host name ${host} could not be resolved right now (DNS)`);
+  if (code === 'ECONNREFUSED') return lasting(`${host} refused the connection`);
+  if (code === 'ECONNRESET') return passing(`${host} closed the connection`);
+  if (/CERT|SSL|TLS/.test(code)) return lasting(`its TLS certificate was refused (${code})`);
+  return passing([e?.message, e?.cause?.message].filter(Boolean).join(': ') || String(error));
 }
 
 export interface FetchedJson {
@@ -75,9 +90,8 @@ export async function fetchCapped(
       signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
     });
   } catch (e) {
-    throw new FetchProblem(`${url} could not be reached: ${whyUnreachable(e, url)}`, {
-      cause: e,
-    });
+    const { why, lasting } = whyUnreachable(e, url);
+    throw new FetchProblem(`${url} could not be reached: ${why}`, { cause: e, lasting });
   }
   if (res.status >= 300 && res.status < 400) {
     await res.body?.cancel();
