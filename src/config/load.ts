@@ -97,7 +97,15 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
  * every branch's issues. When one branch got past the top level, its issues
  * are the useful ones: show those, under the union's path.
  */
-function flatten(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): ConfigIssue[] {
+/** An issue as flattened, with what lets a misspelt key's "required" twin be dropped. */
+interface Found extends ConfigIssue {
+  /** The path of the key an unknown key was probably meant to be. */
+  suggests?: string;
+  /** A required key is absent. */
+  missing?: boolean;
+}
+
+function flatten(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): Found[] {
   return issues.flatMap((i) => {
     const path = [...prefix, ...i.path];
     if (i.code === 'invalid_union' && i.errors.length) {
@@ -115,13 +123,15 @@ function flatten(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): Co
         const near = closest(key, allowed);
         return {
           path: formatPath(path),
+          ...(near ? { suggests: formatPath([...path, near]) } : {}),
           message: near
             ? `unknown key ${key}: did you mean ${near}?`
             : `unknown key ${key}: expected one of ${allowed.join(', ')} (see the config reference in the README)`,
         };
       });
     }
-    return [{ path: formatPath(path), message: i.message }];
+    const missing = i.code === 'invalid_type' && i.input === undefined;
+    return [{ path: formatPath(path), message: i.message, ...(missing ? { missing } : {}) }];
   });
 }
 
@@ -129,14 +139,11 @@ function flatten(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): Co
  * A key written misspelt is also reported missing under its right name:
  * the suggestion says both, so the "required" issue is dropped.
  */
-function withoutMisspeltRequired(issues: ConfigIssue[]): ConfigIssue[] {
-  const suggested = new Set(
-    issues.flatMap((i) => {
-      const m = /^unknown key .*: did you mean (.+)\?$/.exec(i.message);
-      return m ? [i.path ? `${i.path}.${m[1]}` : m[1]!] : [];
-    }),
-  );
-  return issues.filter((i) => !(i.message.startsWith('required:') && suggested.has(i.path)));
+function withoutMisspeltRequired(issues: Found[]): ConfigIssue[] {
+  const suggested = new Set(issues.flatMap((i) => (i.suggests ? [i.suggests] : [])));
+  return issues
+    .filter((i) => !(i.missing && suggested.has(i.path)))
+    .map(({ path, message }) => ({ path, message }));
 }
 
 /**
