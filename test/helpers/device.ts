@@ -1,3 +1,4 @@
+import type { DeviceAuthorization } from '../../src/exchange/device-flow.js';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { expect } from 'vitest';
 import { form } from './broker.js';
@@ -6,15 +7,8 @@ import { get, post, type SamlTestBroker } from './saml-broker.js';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
-/** What POST /device_authorization answers (RFC 8628 section 3.2). */
-export interface DeviceAuthorization {
-  device_code: string;
-  user_code: string;
-  verification_uri: string;
-  verification_uri_complete: string;
-  expires_in: number;
-  interval: number;
-}
+/** What POST /device_authorization answers (RFC 8628 section 3.2), as the server types it. */
+export type { DeviceAuthorization };
 
 /** A device's requests, to the app in-process or to a listening server's URL. */
 export type Send = (path: string, init: RequestInit) => Promise<Response>;
