@@ -524,6 +524,11 @@ var ClientError = class extends Error {
 // src/shared/fetch-json.ts
 var FetchProblem = class extends Error {
   name = "FetchProblem";
+  lasting;
+  constructor(message, options) {
+    super(message, options);
+    this.lasting = options?.lasting ?? false;
+  }
 };
 async function readCapped(res, maxBytes, url) {
   const declared = Number(res.headers.get("content-length") ?? NaN);
